@@ -1,0 +1,84 @@
+"""Affine coupling layers with checkerboard and channel-wise masks (paper eqs. 7-9, 3.4-3.5).
+
+    y = b * x + (1 - b) * (x * exp(s(b * x)) + t(b * x)),   log|det| = sum((1 - b) * s)
+
+The scale is bounded, s = scale * tanh(net), with a learned per-channel `scale`
+(section 4.1); the translation t is the network's affine output.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .nets import ResNet
+
+
+def checkerboard_mask(height: int, width: int, parity: int, like: Tensor) -> Tensor:
+    """(1, 1, H, W) mask, 1 where (h + w) % 2 == parity: the pixels that condition."""
+    h = torch.arange(height, device=like.device)[:, None]
+    w = torch.arange(width, device=like.device)[None, :]
+    return ((h + w) % 2 == parity).to(like.dtype)[None, None]
+
+
+class CheckerboardCoupling(nn.Module):
+    def __init__(self, channels: int, parity: int, hidden_channels: int, num_blocks: int,
+                 num_classes: int | None = None):
+        super().__init__()
+        self.parity = parity
+        # The mask is given to the network as an extra channel so it knows which pixels are known.
+        self.net = ResNet(channels + 1, 2 * channels, hidden_channels, num_blocks, num_classes)
+        self.scale = nn.Parameter(torch.ones(1, channels, 1, 1))
+
+    def _scale_shift(self, x_known: Tensor, mask: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+        net_in = torch.cat([x_known, mask.expand(x_known.shape[0], 1, -1, -1)], dim=1)
+        s_raw, t = self.net(net_in, y).chunk(2, dim=1)
+        free = 1 - mask
+        return free * self.scale * torch.tanh(s_raw), free * t
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mask = checkerboard_mask(x.shape[2], x.shape[3], self.parity, x)
+        s, t = self._scale_shift(x * mask, mask, y)
+        return x * torch.exp(s) + t, s
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mask = checkerboard_mask(z.shape[2], z.shape[3], self.parity, z)
+        s, t = self._scale_shift(z * mask, mask, y)
+        return (z - t) * torch.exp(-s), -s
+
+
+class ChannelCoupling(nn.Module):
+    """Channel-wise mask: parity 0 transforms the second half of the channels given the
+    first, parity 1 the reverse. The network only sees the conditioning half."""
+
+    def __init__(self, channels: int, parity: int, hidden_channels: int, num_blocks: int,
+                 num_classes: int | None = None):
+        super().__init__()
+        if channels % 2:
+            raise ValueError(f"channel-wise coupling needs an even channel count, got {channels}")
+        self.parity = parity
+        half = channels // 2
+        self.net = ResNet(half, 2 * half, hidden_channels, num_blocks, num_classes)
+        self.scale = nn.Parameter(torch.ones(1, half, 1, 1))
+
+    def _split(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        a, b = x.chunk(2, dim=1)
+        return (a, b) if self.parity == 0 else (b, a)
+
+    def _join(self, known: Tensor, free: Tensor) -> Tensor:
+        return torch.cat([known, free] if self.parity == 0 else [free, known], dim=1)
+
+    def _scale_shift(self, known: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+        s_raw, t = self.net(known, y).chunk(2, dim=1)
+        return self.scale * torch.tanh(s_raw), t
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        known, free = self._split(x)
+        s, t = self._scale_shift(known, y)
+        out = self._join(known, free * torch.exp(s) + t)
+        return out, self._join(torch.zeros_like(known), s)
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        known, free = self._split(z)
+        s, t = self._scale_shift(known, y)
+        out = self._join(known, (free - t) * torch.exp(-s))
+        return out, self._join(torch.zeros_like(known), -s)

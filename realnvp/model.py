@@ -1,0 +1,318 @@
+"""The multi-scale Real NVP (paper section 3.6): encode, decode, log_prob, nll_map, sample.
+
+Direction names: `encode` maps data x in [0,1]^D to latents z, `decode` maps latents to data.
+Log-likelihoods are in nats; `bits_per_dim` converts at the edge.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
+from torch import Tensor, nn
+
+from .checkpoint import CheckpointError, load_state_strict
+from .flow import FlowSequence, Scale, check_finite
+from .nets import ResNet
+from .preprocess import LogitTransform, bits_per_dim, dequantize
+from .reshape import join_half, split_half, squeeze, unsqueeze
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def standard_normal_log_density(z: Tensor) -> Tensor:
+    return -0.5 * (z * z + LOG_2PI)
+
+
+def _flat_sum(t: Tensor) -> Tensor:
+    return t.flatten(1).sum(1)
+
+
+class RealNVP(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="realnvp-explorer",
+    paper_url="https://arxiv.org/abs/1605.08803",
+    tags=["normalizing-flow", "real-nvp", "density-estimation", "image-generation"],
+    license="mit",
+):
+    """Real NVP with the paper's multi-scale architecture.
+
+    Each of the first `num_scales - 1` scales applies 3 checkerboard couplings, a squeeze,
+    3 channel-wise couplings, then factors out half of its channels as that scale's latent;
+    the last scale applies 4 checkerboard couplings. Every coupling is followed by an
+    invertible batch norm. Hidden channels double at each scale. The network is fully
+    convolutional: any H, W divisible by `size_multiple` = 2^(num_scales - 1) works.
+    """
+
+    def __init__(self, in_channels: int = 3, image_size: int = 32, num_scales: int = 2,
+                 hidden_channels: int = 64, num_blocks: int = 8, num_classes: int | None = None,
+                 num_levels: int = 256, logit_alpha: float = 0.05, bn_momentum: float = 0.05):
+        super().__init__()
+        for name, value, low in [("in_channels", in_channels, 1), ("image_size", image_size, 1),
+                                 ("num_scales", num_scales, 1), ("hidden_channels", hidden_channels, 1),
+                                 ("num_blocks", num_blocks, 0), ("num_levels", num_levels, 2)]:
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
+            raise ValueError(f"num_classes must be None or a positive integer, got {num_classes!r}")
+        if image_size % 2 ** (num_scales - 1):
+            raise ValueError(f"image_size {image_size} must be divisible by 2^(num_scales-1) = {2 ** (num_scales - 1)}")
+        self.in_channels = in_channels
+        self.image_size = image_size
+        self.num_scales = num_scales
+        self.num_classes = num_classes
+        self.num_levels = num_levels
+        self.preprocess = LogitTransform(logit_alpha)
+        self.scales = nn.ModuleList()
+        channels = in_channels
+        for i in range(num_scales):
+            last = i == num_scales - 1
+            self.scales.append(Scale(channels, hidden_channels * 2 ** i, num_blocks, last, num_classes, bn_momentum))
+            channels *= 2  # squeeze (x4), then half factored out
+        for name, module in self.named_modules():
+            if isinstance(module, FlowSequence):
+                module.path = name
+
+    # ----------------------------------------------------------------- shapes and checks
+    @property
+    def size_multiple(self) -> int:
+        """Height and width must be multiples of this."""
+        return 2 ** (self.num_scales - 1)
+
+    def latent_shapes(self, height: int | None = None, width: int | None = None) -> list[tuple[int, int, int]]:
+        """(C, H, W) of each scale's latent, finest scale first."""
+        h = self.image_size if height is None else height
+        w = h if width is None and height is not None else (self.image_size if width is None else width)
+        self._check_size(h, w)
+        shapes, c = [], self.in_channels
+        for i in range(self.num_scales):
+            if i == self.num_scales - 1:
+                shapes.append((c, h, w))
+            else:
+                c, h, w = 4 * c, h // 2, w // 2
+                shapes.append((c // 2, h, w))
+                c //= 2
+        return shapes
+
+    def _check_size(self, height: int, width: int) -> None:
+        m = self.size_multiple
+        if height < 1 or width < 1 or height % m or width % m:
+            raise ValueError(f"height and width must be positive multiples of {m} for a {self.num_scales}-scale "
+                             f"model, got {height}x{width}; crop or resize the image")
+
+    def _check_images(self, x: Tensor) -> None:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected a tensor of images (B, C, H, W), got {type(x).__name__}")
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"expected images of shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(f"expected floating-point images in [0, 1], got dtype {x.dtype}; divide uint8 data by 255")
+        self._check_size(x.shape[2], x.shape[3])
+        if not torch.isfinite(x).all():
+            raise ValueError("images contain NaN or infinite values")
+        if x.numel() and (x.min() < 0 or x.max() > 1):
+            raise ValueError(f"image values must lie in [0, 1], got [{x.min().item():.4g}, {x.max().item():.4g}]")
+
+    def _labels(self, y, batch: int) -> Tensor | None:
+        if self.num_classes is None:
+            if y is not None:
+                raise ValueError("this model is not class-conditional: do not pass y")
+            return None
+        if y is None:
+            raise ValueError(f"this model is class-conditional ({self.num_classes} classes): pass labels y")
+        device = next(self.parameters()).device
+        y = torch.as_tensor(y, device=device).long()
+        if y.dim() == 0:
+            y = y.expand(batch)
+        if y.shape != (batch,):
+            raise ValueError(f"labels y must be an int or have shape ({batch},), got {tuple(y.shape)}")
+        if y.numel() and (y.min() < 0 or y.max() >= self.num_classes):
+            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got {y.min().item()}..{y.max().item()}")
+        return y
+
+    # ----------------------------------------------------------------- the flow
+    def _encode_terms(self, x: Tensor, y=None) -> tuple[list[Tensor], list[Tensor], dict[str, Tensor]]:
+        """Latents, per-element log-likelihood maps aligned with them, and the log-likelihood's
+        terms as (B,) tensors: preprocessing, each scale's log-det, and the prior."""
+        self._check_images(x)
+        y = self._labels(y, x.shape[0])
+        h, carried = self.preprocess.encode(x)
+        check_finite(h, "preprocess (logit)", "encoding")
+        terms = {"preprocessing": _flat_sum(carried)}
+        latents, maps = [], []
+        for i, scale in enumerate(self.scales):
+            h, logdet = scale.encode(h, y)
+            terms[f"scale {i}"] = _flat_sum(logdet)
+            carried = logdet + (carried if scale.last else squeeze(carried))
+            if scale.last:
+                latents.append(h)
+                maps.append(carried)
+            else:
+                z, h = split_half(h)
+                finished, carried = split_half(carried)
+                latents.append(z)
+                maps.append(finished)
+        priors = [standard_normal_log_density(z) for z in latents]
+        terms["prior"] = sum(_flat_sum(p) for p in priors)
+        return latents, [m + p for m, p in zip(maps, priors)], terms
+
+    def encode(self, x: Tensor, y=None) -> list[Tensor]:
+        """Images (B, C, H, W) in [0, 1] -> latents, one tensor per scale, finest scale first."""
+        return self._encode_terms(x, y)[0]
+
+    def decode(self, latents: Sequence[Tensor], y=None) -> Tensor:
+        """The exact inverse of `encode`. Not clamped: latents far from the prior may decode
+        slightly outside [0, 1]."""
+        latents = list(latents)
+        if len(latents) != self.num_scales:
+            raise ValueError(f"expected {self.num_scales} latent tensors (one per scale), got {len(latents)}")
+        last = latents[-1]
+        if last.dim() != 4:
+            raise ValueError(f"latents must be (B, C, H, W) tensors, got shape {tuple(last.shape)}")
+        expected = self.latent_shapes(last.shape[2] * self.size_multiple, last.shape[3] * self.size_multiple)
+        for i, (z, shape) in enumerate(zip(latents, expected)):
+            if tuple(z.shape[1:]) != shape or z.shape[0] != last.shape[0]:
+                raise ValueError(f"latent {i} has shape {tuple(z.shape)}, expected (B, {', '.join(map(str, shape))}) "
+                                 f"with the same B for every scale")
+        y = self._labels(y, last.shape[0])
+        h = last
+        for i in reversed(range(self.num_scales)):
+            if not self.scales[i].last:
+                h = join_half(latents[i], h)
+            h, _ = self.scales[i].decode(h, y)
+        x, _ = self.preprocess.decode(h)
+        check_finite(x, "preprocess (sigmoid)", "decoding")
+        return x
+
+    def assemble(self, parts: Sequence[Tensor]) -> Tensor:
+        """Place per-scale tensors shaped like the latents back into image layout (B, C, H, W):
+        the factor-outs and squeezes of `decode` without the couplings. Each element lands on
+        the pixel and channel it was factored out from."""
+        h = parts[-1]
+        for i in reversed(range(self.num_scales - 1)):
+            h = unsqueeze(join_half(parts[i], h))
+        return h
+
+    # ----------------------------------------------------------------- likelihoods
+    def log_prob(self, x: Tensor, y=None) -> Tensor:
+        """(B,) log-density of x on [0, 1]^D in nats, every preprocessing term included."""
+        return sum(self._encode_terms(x, y)[2].values())
+
+    def log_prob_terms(self, x: Tensor, y=None) -> dict[str, Tensor]:
+        """The terms of `log_prob` (nats, (B,) each): 'preprocessing', 'scale i' (log-dets of
+        the couplings and batch norms of scale i) and 'prior'. They sum to `log_prob`."""
+        return self._encode_terms(x, y)[2]
+
+    def num_dims(self, x: Tensor) -> int:
+        return x[0].numel()
+
+    def bits_per_dim(self, x: Tensor, y=None) -> Tensor:
+        """(B,) = (-log_prob(x) + D ln L) / (D ln 2), L = num_levels. Pass dequantized data
+        (see `dequantize`) for the figure papers report."""
+        return bits_per_dim(self.log_prob(x, y), self.num_dims(x), self.num_levels)
+
+    def nll_map(self, x: Tensor, y=None) -> Tensor:
+        """(B, H, W) nats: -log p(x) split over pixels (channels summed); sums to -log_prob(x).
+
+        Every term is assigned to the element it belongs to: the prior term of each latent
+        element and the log-det terms of each element, traced through the squeezes and
+        factor-outs, plus the per-element logit term."""
+        _, maps, _ = self._encode_terms(x, y)
+        return -self.assemble(maps).sum(dim=1)
+
+    def dequantize(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
+        """Quantized images k/(L-1) -> (k + u)/L with u ~ U[0,1) (u = 1/2 without noise)."""
+        return dequantize(x, self.num_levels, noise, generator)
+
+    # ----------------------------------------------------------------- sampling
+    def sample_latents(self, n: int, temperature: float | Sequence[float] = 1.0,
+                       generator: torch.Generator | None = None, image_size: int | tuple[int, int] | None = None
+                       ) -> list[Tensor]:
+        """z ~ N(0, T^2 I) per scale; `temperature` may be one number or one per scale (finest first)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"number of samples must be a non-negative integer, got {n!r}")
+        temps = [float(temperature)] * self.num_scales if isinstance(temperature, (int, float)) else list(map(float, temperature))
+        if len(temps) != self.num_scales or any(not math.isfinite(t) or t < 0 for t in temps):
+            raise ValueError(f"temperature must be a non-negative number or {self.num_scales} of them, got {temperature!r}")
+        height, width = (image_size, image_size) if isinstance(image_size, int) else (image_size or (None, None))
+        param = next(self.parameters())
+        latents = []
+        for shape, t in zip(self.latent_shapes(height, width), temps):
+            gen_device = generator.device if generator is not None else param.device
+            z = torch.randn((n, *shape), generator=generator, device=gen_device, dtype=param.dtype)
+            latents.append(z.to(param.device) * t)
+        return latents
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float | Sequence[float] = 1.0, generator: torch.Generator | None = None,
+               y=None, image_size: int | tuple[int, int] | None = None) -> Tensor:
+        """(n, C, H, W) samples in [0, 1], z ~ N(0, T^2 I). Runs in evaluation mode (batch-norm
+        running averages) whatever the module's mode. Temperature 0 decodes the zero latent."""
+        latents = self.sample_latents(n, temperature, generator, image_size)
+        was_training = self.training
+        self.eval()
+        try:
+            return self.decode(latents, y).clamp(0, 1)
+        finally:
+            self.train(was_training)
+
+    def forward(self, x: Tensor, y=None) -> Tensor:
+        """`log_prob`, as the module's forward (what DistributedDataParallel wraps)."""
+        return self.log_prob(x, y)
+
+    def set_autocast(self, dtype: torch.dtype | None) -> None:
+        """Run the s/t networks' convolutions in `dtype` (e.g. torch.bfloat16 on a GPU), keeping
+        the coupling arithmetic, log-determinants and the likelihood in the model's dtype."""
+        for module in self.modules():
+            if isinstance(module, ResNet):
+                module.autocast_dtype = dtype
+
+    # ----------------------------------------------------------------- checkpoints
+    def weight_norm_scales(self) -> list[nn.Parameter]:
+        """The weight-normalization scale parameters g (the paper puts L2 5e-5 on these)."""
+        return [p for name, p in self.named_parameters() if name.endswith("parametrizations.weight.original0")]
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """Load `config.json` + `model.safetensors` from a directory or a Hub repo id. Strict:
+        every tensor must be present with the right shape; nothing is unpickled."""
+        path = os.fspath(pretrained_model_name_or_path)
+        if os.path.isdir(path):
+            config_file = os.path.join(path, "config.json")
+            if not os.path.isfile(config_file):
+                raise CheckpointError(f"{config_file}: not found; a checkpoint directory needs config.json and model.safetensors")
+            try:
+                with open(config_file, encoding="utf-8") as f:
+                    json.load(f)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise CheckpointError(f"{config_file}: not valid JSON ({error})") from error
+        return super().from_pretrained(path, **kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, revision, cache_dir, force_download, local_files_only, token,
+                         map_location: str = "cpu", strict: bool = True, config: dict | None = None, **model_kwargs):
+        if not strict:
+            raise ValueError("RealNVP checkpoints always load strictly")
+        if config is None:
+            raise CheckpointError(f"{model_id}: config.json is missing")
+        import inspect
+        known = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise CheckpointError(f"{model_id}/config.json: unknown keys {unknown}; expected a subset of {sorted(known)}")
+        try:
+            model = cls(**model_kwargs)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{model_id}/config.json: invalid configuration ({error})") from error
+        if os.path.isdir(model_id):
+            weights = os.path.join(model_id, "model.safetensors")
+        else:
+            weights = hf_hub_download(repo_id=model_id, filename="model.safetensors", revision=revision,
+                                      cache_dir=cache_dir, force_download=force_download, token=token,
+                                      local_files_only=local_files_only)
+        load_state_strict(model, weights)
+        return model.to(map_location).eval()

@@ -1,0 +1,135 @@
+"""Every layer on its own: exact inverse and log-det against the autograd Jacobian (float64)."""
+import math
+
+import pytest
+import torch
+
+from conftest import randomize_
+from helpers import assert_bijection
+from realnvp.coupling import ChannelCoupling, CheckerboardCoupling, checkerboard_mask
+from realnvp.flow import Scale
+from realnvp.nets import ResNet
+from realnvp.norm import FlowBatchNorm
+from realnvp.preprocess import LogitTransform, bits_per_dim, dequantize
+
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+def test_checkerboard_mask_parities_partition():
+    like = torch.zeros(1)
+    m0, m1 = checkerboard_mask(3, 4, 0, like), checkerboard_mask(3, 4, 1, like)
+    assert torch.equal(m0 + m1, torch.ones(1, 1, 3, 4))
+    assert m0[0, 0, 0, 0] == 1 and m0[0, 0, 0, 1] == 0 and m0[0, 0, 1, 0] == 0
+
+
+@pytest.mark.parametrize("parity", [0, 1])
+@pytest.mark.parametrize("channels,size", [(1, 4), (3, 4), (2, 6)])
+def test_checkerboard_coupling(parity, channels, size):
+    layer = randomize_(CheckerboardCoupling(channels, parity, hidden_channels=4, num_blocks=1), seed=parity).eval()
+    x = torch.randn(2, channels, size, size)
+    z, ld = assert_bijection(layer, x)
+    mask = checkerboard_mask(size, size, parity, x)
+    assert torch.equal(z * mask, x * mask), "conditioning pixels must pass unchanged"
+    assert torch.equal(ld * mask, torch.zeros_like(ld)), "log-det lives on the transformed pixels only"
+    assert ld.abs().sum() > 0
+
+
+@pytest.mark.parametrize("parity", [0, 1])
+def test_channel_coupling(parity):
+    layer = randomize_(ChannelCoupling(4, parity, hidden_channels=4, num_blocks=1), seed=3).eval()
+    x = torch.randn(2, 4, 3, 3)
+    z, ld = assert_bijection(layer, x)
+    known = slice(0, 2) if parity == 0 else slice(2, 4)
+    assert torch.equal(z[:, known], x[:, known])
+    assert ld[:, known].abs().sum() == 0 and ld.abs().sum() > 0
+
+
+def test_channel_coupling_rejects_odd_channels():
+    with pytest.raises(ValueError, match="even"):
+        ChannelCoupling(3, 0, 4, 1)
+
+
+def test_scale_is_bounded_by_learned_factor():
+    layer = CheckerboardCoupling(1, 0, hidden_channels=4, num_blocks=1).eval()
+    with torch.no_grad():
+        for p in layer.net.parameters():
+            p.normal_(0, 5.0)
+        layer.scale.fill_(0.7)
+    _, ld = layer.encode(torch.randn(3, 1, 4, 4) * 10)
+    assert ld.abs().max() <= 0.7 + 1e-12
+
+
+def test_fresh_coupling_is_identity():
+    layer = CheckerboardCoupling(2, 1, hidden_channels=4, num_blocks=2).eval()
+    x = torch.randn(2, 2, 4, 4)
+    z, ld = layer.encode(x)
+    assert torch.equal(z, x) and ld.abs().sum() == 0
+
+
+def test_conditional_coupling_depends_on_label():
+    layer = randomize_(CheckerboardCoupling(1, 0, 4, 1, num_classes=3), seed=1).eval()
+    x = torch.randn(2, 1, 4, 4)
+    y = torch.tensor([0, 2])
+    assert_bijection(layer, x, y)
+    z0, _ = layer.encode(x, torch.tensor([0, 0]))
+    z1, _ = layer.encode(x, torch.tensor([1, 1]))
+    assert not torch.allclose(z0, z1)
+    with pytest.raises(ValueError, match="labels"):
+        layer.encode(x)
+
+
+def test_flow_batch_norm_eval_bijection_and_train_statistics():
+    bn = randomize_(FlowBatchNorm(3), seed=2)
+    bn.eval()
+    assert_bijection(bn, torch.randn(2, 3, 2, 2))
+    bn.train()
+    bn.log_gamma.data.zero_(), bn.beta.data.zero_()
+    before = bn.running_mean.clone()
+    x = torch.randn(16, 3, 4, 4) * 3 + 2
+    z, ld = bn.encode(x)
+    assert torch.allclose(z.mean((0, 2, 3)), torch.zeros(3), atol=1e-9)
+    assert torch.allclose(z.var((0, 2, 3), unbiased=False), torch.ones(3), atol=1e-3)
+    assert not torch.allclose(bn.running_mean, before), "running averages must move in training"
+    var = x.var((0, 2, 3), unbiased=False)
+    assert torch.allclose(ld[0, :, 0, 0], -0.5 * torch.log(var + bn.eps))
+
+
+def test_scale_layers_bijection():
+    for last in (False, True):
+        scale = randomize_(Scale(2, hidden=4, blocks=1, last=last), seed=4).eval()
+        assert_bijection(scale, torch.randn(2, 2, 4, 4))
+
+
+def test_logit_transform():
+    layer = LogitTransform(0.05)
+    x = torch.rand(2, 1, 3, 3)
+    x[0, 0, 0, 0], x[0, 0, 0, 1] = 0.0, 1.0
+    assert_bijection(layer, x)
+    z, _ = layer.encode(x)
+    assert z[0, 0, 0, 0] == pytest.approx(math.log(0.05 / 0.95))
+    with pytest.raises(ValueError):
+        LogitTransform(0.5)
+
+
+def test_dequantize_levels_and_bits_per_dim():
+    levels = 17
+    k = torch.randint(0, levels, (1000,)).double()
+    x = k / (levels - 1)
+    d = dequantize(x, levels, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.floor(d * levels), k), "noise stays inside the pixel's bin"
+    assert torch.allclose(dequantize(x, levels, noise=False), (k + 0.5) / levels)
+    lp = torch.tensor([-10.0, 5.0])
+    assert torch.allclose(bits_per_dim(lp, 4, 256), (-lp + 4 * math.log(256)) / (4 * math.log(2)))
+    # the uniform density on [0,1]^D gives exactly log2(L) bits/dim
+    assert bits_per_dim(torch.zeros(1), 10, 256).item() == pytest.approx(8.0)
+
+
+def test_resnet_head_starts_at_zero():
+    net = ResNet(3, 6, 8, 2)
+    assert net(torch.randn(2, 3, 4, 4)).abs().max() == 0
