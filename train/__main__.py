@@ -21,8 +21,9 @@ def parser() -> argparse.ArgumentParser:
                     "curves.png and sample grids. Multi-GPU/multi-node: start with torchrun.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     data = p.add_argument_group("data")
-    data.add_argument("--dataset", required=True, choices=DATASET_NAMES,
-                      help="mnist5k, digits and photos work offline; the others download through torchvision")
+    data.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                      help="required for a new run (--resume takes it from the run); mnist5k, digits and photos "
+                           "work offline, the others download through torchvision")
     data.add_argument("--out", required=True, help="run directory: OUT/last, OUT/best, metrics, plots, samples")
     data.add_argument("--root", default=None, help=f"where torchvision data sets are stored/downloaded (default {d.root})")
     data.add_argument("--folder", default=None, help="image directory for --dataset folder (ImageFolder layout)")
@@ -59,8 +60,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = vars(parser().parse_args(argv))
+    cli = parser()
+    args = vars(cli.parse_args(argv))
     resume = args.pop("resume")
+    if not resume and args["dataset"] is None:
+        cli.error("--dataset is required for a new run")
     try:
         if resume:
             config = resumed_config(Path(args["out"]), args)

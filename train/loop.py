@@ -182,6 +182,7 @@ class Trainer:
         if config.num_classes and (self.info.num_classes is None or config.num_classes < self.info.num_classes):
             raise TrainingError(f"--num-classes {config.num_classes}: data set {config.dataset} has "
                                 f"{self.info.num_classes or 'no'} labels")
+        torch.manual_seed(config.seed)  # the initialization is part of the run's reproducible state
         self.model = RealNVP(in_channels=self.info.channels, image_size=self.info.image_size,
                              num_scales=config.num_scales, hidden_channels=config.hidden_channels,
                              num_blocks=config.num_blocks, num_classes=config.num_classes or None,

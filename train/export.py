@@ -1,0 +1,173 @@
+"""python -m train.export --checkpoint RUN/best --dataset mnist5k --name mnist [--examples 16]
+
+Bundle a trained checkpoint for the app:
+- assets/models/NAME/{config.json, model.safetensors, README.md}: the checkpoint (loaded
+  strictly first, so a broken one is refused before anything is overwritten);
+- assets/models/NAME/reference.json: the bits/dim of every image of the data set's test split
+  (uniform dequantization with a fixed noise seed, evaluation mode, true labels for
+  class-conditional models), which the app's likelihood tab compares an image against;
+- assets/examples/NAME/*.png: a few held-out test images (spread over the classes where the
+  data set is labelled), the app's example inputs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from realnvp import CheckpointError, RealNVP
+
+from .data import DATASET_NAMES, build_datasets
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")
+RESIZABLE = ("photos", "celeba", "folder")  # data sets whose image size is a choice
+DIGIT_DATASETS = ("mnist5k", "digits", "mnist")
+NOISE_SEED = 1234  # the training loop's evaluation seed, so mean_test_bpd matches its test figure
+
+
+@torch.no_grad()
+def per_image_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int = 200,
+                  seed: int = NOISE_SEED) -> list[float]:
+    """bits/dim of each image of `dataset`, in order, with fixed dequantization noise."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    conditional = model.num_classes is not None
+    out: list[float] = []
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        x = model.dequantize(x.double(), generator=generator).float().to(device)
+        bpd = model.bits_per_dim(x, y.to(device) if conditional else None)
+        out += bpd.double().cpu().tolist()
+    return out
+
+
+def pick_examples(dataset, count: int, num_classes: int | None) -> list[tuple[int, int | None]]:
+    """(index, label) of `count` test images: round-robin over the classes for labelled data
+    (the first images of each class), evenly spaced over the split otherwise."""
+    n = len(dataset)
+    count = min(count, n)
+    if count <= 0:
+        return []
+    if not num_classes:
+        return [(int(i), None) for i in np.linspace(0, n - 1, count).round().astype(int)]
+    by_class: dict[int, list[int]] = {}
+    for i in range(n):
+        by_class.setdefault(int(dataset[i][1]), []).append(i)
+    classes = sorted(by_class)
+    picked: list[tuple[int, int | None]] = []
+    rank = 0
+    while len(picked) < count:
+        for c in classes:
+            if rank < len(by_class[c]) and len(picked) < count:
+                picked.append((by_class[c][rank], c))
+        rank += 1
+    return picked
+
+
+def to_png(x: torch.Tensor) -> Image.Image:
+    """(C, H, W) k/(L-1) floats -> an 8-bit PNG-able PIL image ('L' or 'RGB')."""
+    array = (x.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+
+
+def replace_dir(target: Path, fill) -> None:
+    """Write a directory under a temporary name with `fill(tmp)`, then swap it in."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    fill(tmp)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets: Path = ROOT / "assets",
+           root: str = "data", folder: str | None = None, batch_size: int = 200, seed: int = NOISE_SEED,
+           device: str | None = None) -> dict:
+    checkpoint = Path(checkpoint)
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"--name must be a plain directory name, got {name!r}")
+    model = RealNVP.from_pretrained(checkpoint)  # strict: refuses a broken checkpoint up front
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.to(dev).eval()
+    size = model.image_size if dataset in RESIZABLE else None
+    _, _, test, info = build_datasets(dataset, root=root, image_size=size, download=False, folder=folder)
+    if (info.channels, info.image_size) != (model.in_channels, model.image_size):
+        raise ValueError(f"{dataset} images are {info.channels}x{info.image_size}x{info.image_size} but the model "
+                         f"expects {model.in_channels}x{model.image_size}x{model.image_size}")
+    if info.num_levels != model.num_levels:
+        raise ValueError(f"{dataset} has {info.num_levels} levels per value, the model {model.num_levels}")
+    if model.num_classes is not None and info.num_classes != model.num_classes:
+        raise ValueError(f"the model has {model.num_classes} classes, {dataset} has {info.num_classes}")
+
+    bpd = per_image_bpd(model, test, dev, batch_size, seed)
+    if not all(math.isfinite(b) for b in bpd):
+        raise ValueError("some test images have non-finite bits/dim; the checkpoint is not usable")
+    reference = {"dataset": dataset, "split": "test", "num_images": len(bpd), "test_bpd": [round(b, 6) for b in bpd],
+                 "mean_test_bpd": float(np.mean(bpd)), "dequantization": f"uniform noise, torch seed {seed}",
+                 "num_levels": model.num_levels}
+
+    def fill_model(tmp: Path) -> None:
+        for file in CHECKPOINT_FILES:
+            if (checkpoint / file).is_file():
+                shutil.copy2(checkpoint / file, tmp / file)
+        (tmp / "reference.json").write_text(json.dumps(reference, indent=1) + "\n", encoding="utf-8")
+
+    labelled = info.num_classes is not None
+    picked = pick_examples(test, examples, info.num_classes if labelled else None)
+
+    def fill_examples(tmp: Path) -> None:
+        counts: dict[int, int] = {}
+        for i, (index, label) in enumerate(picked):
+            x = test[index][0]
+            if label is None:
+                filename = f"test_{i:02d}.png"
+            else:
+                prefix = "digit" if dataset in DIGIT_DATASETS else "class"
+                filename = f"{prefix}{label}_{counts.get(label, 0)}.png"
+                counts[label] = counts.get(label, 0) + 1
+            to_png(x).save(tmp / filename)
+
+    replace_dir(assets / "models" / name, fill_model)
+    replace_dir(assets / "examples" / name, fill_examples)
+    return reference
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m train.export", description=__doc__.split("\n\n")[1],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="a checkpoint directory, e.g. RUN/best")
+    p.add_argument("--dataset", required=True, choices=DATASET_NAMES, help="the data set the model was trained on")
+    p.add_argument("--name", required=True, help="bundle name: assets/models/NAME and assets/examples/NAME")
+    p.add_argument("--examples", type=int, default=16, help="held-out test images to save as examples")
+    p.add_argument("--assets", default=str(ROOT / "assets"), help="the assets directory")
+    p.add_argument("--root", default="data", help="where torchvision data sets are stored (never downloaded here)")
+    p.add_argument("--folder", default=None, help="image directory for --dataset folder")
+    p.add_argument("--batch-size", type=int, default=200, help="evaluation batch size")
+    p.add_argument("--seed", type=int, default=NOISE_SEED, help="seed of the dequantization noise")
+    p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    args = p.parse_args(argv)
+    try:
+        ref = export(Path(args.checkpoint), args.dataset, args.name, args.examples, Path(args.assets), args.root,
+                     args.folder, args.batch_size, args.seed, args.device)
+    except (CheckpointError, ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"exported {args.name}: {ref['num_images']} test images, mean {ref['mean_test_bpd']:.4f} bits/dim "
+          f"-> {Path(args.assets) / 'models' / args.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
