@@ -104,7 +104,7 @@ class RealNVP(
             raise ValueError(f"height and width must be positive multiples of {m} for a {self.num_scales}-scale "
                              f"model, got {height}x{width}; crop or resize the image")
 
-    def _check_images(self, x: Tensor) -> None:
+    def _check_images(self, x: Tensor, unit_interval: bool = True) -> None:
         if not isinstance(x, Tensor):
             raise TypeError(f"expected a tensor of images (B, C, H, W), got {type(x).__name__}")
         if x.dim() != 4 or x.shape[1] != self.in_channels:
@@ -114,8 +114,14 @@ class RealNVP(
         self._check_size(x.shape[2], x.shape[3])
         if not torch.isfinite(x).all():
             raise ValueError("images contain NaN or infinite values")
-        if x.numel() and (x.min() < 0 or x.max() > 1):
+        if not x.numel():
+            return
+        if unit_interval and (x.min() < 0 or x.max() > 1):
             raise ValueError(f"image values must lie in [0, 1], got [{x.min().item():.4g}, {x.max().item():.4g}]")
+        low, high = self.preprocess.domain
+        if x.min() <= low or x.max() >= high:
+            raise ValueError(f"values must lie in ({low:.4g}, {high:.4g}), the domain of the logit preprocessing "
+                             f"(images in [0, 1]), got [{x.min().item():.4g}, {x.max().item():.4g}]")
 
     def _labels(self, y, batch: int) -> Tensor | None:
         if self.num_classes is None:
@@ -135,10 +141,11 @@ class RealNVP(
         return y
 
     # ----------------------------------------------------------------- the flow
-    def _encode_terms(self, x: Tensor, y=None) -> tuple[list[Tensor], list[Tensor], dict[str, Tensor]]:
+    def _encode_terms(self, x: Tensor, y=None, unit_interval: bool = True
+                      ) -> tuple[list[Tensor], list[Tensor], dict[str, Tensor]]:
         """Latents, per-element log-likelihood maps aligned with them, and the log-likelihood's
         terms as (B,) tensors: preprocessing, each scale's log-det, and the prior."""
-        self._check_images(x)
+        self._check_images(x, unit_interval)
         y = self._labels(y, x.shape[0])
         h, carried = self.preprocess.encode(x)
         check_finite(h, "preprocess (logit)", "encoding")
@@ -161,12 +168,16 @@ class RealNVP(
         return latents, [m + p for m, p in zip(maps, priors)], terms
 
     def encode(self, x: Tensor, y=None) -> list[Tensor]:
-        """Images (B, C, H, W) in [0, 1] -> latents, one tensor per scale, finest scale first."""
-        return self._encode_terms(x, y)[0]
+        """Images (B, C, H, W) in [0, 1] -> latents, one tensor per scale, finest scale first.
+
+        The flow is a bijection between all of latent space and the open box
+        (-a/(1-2a), 1 + a/(1-2a))^D around [0, 1]^D (a = logit alpha), so `encode` also accepts
+        the slightly-out-of-range values `decode` can return: encode(decode(z)) == z for every z."""
+        return self._encode_terms(x, y, unit_interval=False)[0]
 
     def decode(self, latents: Sequence[Tensor], y=None) -> Tensor:
-        """The exact inverse of `encode`. Not clamped: latents far from the prior may decode
-        slightly outside [0, 1]."""
+        """The exact inverse of `encode`, for every latent. Not clamped: latents off the
+        image of [0, 1]^D decode slightly outside [0, 1] (`sample` clamps)."""
         latents = list(latents)
         if len(latents) != self.num_scales:
             raise ValueError(f"expected {self.num_scales} latent tensors (one per scale), got {len(latents)}")

@@ -28,6 +28,11 @@ class LogitTransform(nn.Module):
             raise ValueError(f"logit alpha must lie in (0, 0.5), got {alpha}")
         self.alpha = alpha
 
+    @property
+    def domain(self) -> tuple[float, float]:
+        """The open interval of x where the map is finite: alpha + (1 - 2 alpha) x in (0, 1)."""
+        return -self.alpha / (1 - 2 * self.alpha), 1 + self.alpha / (1 - 2 * self.alpha)
+
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         p = self.alpha + (1 - 2 * self.alpha) * x
         log_p, log_1mp = torch.log(p), torch.log1p(-p)
