@@ -29,9 +29,27 @@ def sample_grid(model: RealNVP, n: int, temperature: float | Sequence[float], se
     return model.sample(n, temperature=temperature, generator=generator, y=y)
 
 
+def scale_temperatures(num_scales: int, coarse: float, fine: float) -> list[float]:
+    """One temperature per scale, finest scale first, going linearly from `fine` (the finest
+    scale, the detail) to `coarse` (the coarsest scale, the overall structure)."""
+    if num_scales == 1:
+        return [float(coarse)]
+    return [float(fine) + (float(coarse) - float(fine)) * i / (num_scales - 1) for i in range(num_scales)]
+
+
 # ----------------------------------------------------------------------------- latents
-def _mix(latents: Sequence[Sequence[Tensor]], weights: Sequence[float]) -> list[Tensor]:
-    return [sum(w * z[k] for w, z in zip(weights, latents)) for k in range(len(latents[0]))]
+def _mix(latents: Sequence[Tensor], weights: Tensor) -> list[Tensor]:
+    """Per scale, the (G, ...) weighted sums of the K images' latents: weights (G, K), latents
+    a list of (K, ...) tensors. All G mixtures are decoded in one batch (batch norm uses its
+    running averages in evaluation mode, so the batch does not change the result)."""
+    return [torch.einsum("gk,k...->g...", weights.to(z.device, z.dtype), z) for z in latents]
+
+
+def _label_batch(y, n: int):
+    """One label (int, 0-dim or (k,) tensor: its first entry) repeated n times; None stays None."""
+    if y is None:
+        return None
+    return torch.as_tensor(y).reshape(-1)[:1].expand(n)
 
 
 @torch.no_grad()
@@ -39,19 +57,16 @@ def interpolation_manifold(model: RealNVP, images: Tensor, size: int, y=None) ->
     """The paper's manifold of four images (section 5, figure 6):
     z = cos(a)(cos(b) z1 + sin(b) z2) + sin(a)(cos(b) z3 + sin(b) z4), a, b in [0, pi/2],
     decoded on a size x size grid (row-major: a down the rows, b across). Corners are the
-    four images themselves."""
+    four images themselves. With a class-conditional model, `y` (one label, or one per image:
+    the first is used to decode) conditions every image."""
     if images.shape[0] != 4:
         raise ValueError(f"the manifold needs exactly 4 images, got {images.shape[0]}")
     ys = None if y is None else torch.as_tensor(y).reshape(-1).expand(4) if torch.as_tensor(y).dim() == 0 else torch.as_tensor(y)
-    latents = [[z[i : i + 1] for z in model.encode(images, ys)] for i in range(4)]
+    latents = model.encode(images, ys)
     angles = [0.5 * math.pi * i / max(1, size - 1) for i in range(size)]
-    rows = []
-    label = None if ys is None else ys[:1]
-    for a in angles:
-        for b in angles:
-            weights = [math.cos(a) * math.cos(b), math.cos(a) * math.sin(b), math.sin(a) * math.cos(b), math.sin(a) * math.sin(b)]
-            rows.append(model.decode(_mix(latents, weights), label))
-    return torch.cat(rows).clamp(0, 1)
+    weights = torch.tensor([[math.cos(a) * math.cos(b), math.cos(a) * math.sin(b), math.sin(a) * math.cos(b),
+                             math.sin(a) * math.sin(b)] for a in angles for b in angles], dtype=torch.float64)
+    return model.decode(_mix(latents, weights), _label_batch(ys, len(weights))).clamp(0, 1)
 
 
 @torch.no_grad()
@@ -59,11 +74,10 @@ def interpolate_pair(model: RealNVP, first: Tensor, second: Tensor, steps: int, 
     """z = cos(t) z1 + sin(t) z2 for t from 0 to pi/2 (keeps the prior's scale, unlike a
     straight line)."""
     z1, z2 = model.encode(first, y), model.encode(second, y)
-    out = []
-    for i in range(steps):
-        t = 0.5 * math.pi * i / max(1, steps - 1)
-        out.append(model.decode(_mix([z1, z2], [math.cos(t), math.sin(t)]), y))
-    return torch.cat(out).clamp(0, 1)
+    ts = [0.5 * math.pi * i / max(1, steps - 1) for i in range(steps)]
+    weights = torch.tensor([[math.cos(t), math.sin(t)] for t in ts], dtype=torch.float64)
+    latents = [torch.cat([a, b]) for a, b in zip(z1, z2)]
+    return model.decode(_mix(latents, weights), _label_batch(y, steps)).clamp(0, 1)
 
 
 @torch.no_grad()
@@ -114,6 +128,17 @@ def breakdown_bits_per_dim(model: RealNVP, x: Tensor, y=None) -> dict[str, float
     return out
 
 
+@torch.no_grad()
+def class_log_likelihoods(model: RealNVP, x: Tensor) -> Tensor:
+    """(num_classes,) log p(x | y) in nats of one image (1, C, H, W) under each class of a
+    class-conditional model; its argmax is the model's guess of the class."""
+    if model.num_classes is None:
+        raise ValueError("the model is not class-conditional")
+    k = model.num_classes
+    labels = torch.arange(k, device=x.device)
+    return model.log_prob(x.expand(k, *x.shape[1:]), labels)
+
+
 def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "magma") -> np.ndarray:
     """(H, W) floats -> (H, W, 3) uint8 through a matplotlib colour map."""
     norm = np.clip((values - vmin) / max(vmax - vmin, 1e-12), 0, 1)
@@ -126,9 +151,8 @@ def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.ndarr
 
 def heatmap_figure(image: np.ndarray, bits: np.ndarray, title: str, cmap: str = "magma", alpha: float = 0.6):
     """A matplotlib figure: the image, and the per-pixel bits overlaid with a colour bar."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(8, 4), dpi=100)
+    fig = new_figure(8, 4)
+    axes = fig.subplots(1, 2)
     axes[0].imshow(image, interpolation="nearest")
     axes[0].set_title("image")
     vmin, vmax = float(np.percentile(bits, 1)), float(np.percentile(bits, 99))
@@ -142,19 +166,34 @@ def heatmap_figure(image: np.ndarray, bits: np.ndarray, title: str, cmap: str = 
     return fig
 
 
-def figure_to_image(fig) -> np.ndarray:
-    import matplotlib.pyplot as plt
+def new_figure(width: float, height: float, dpi: int = 100):
+    """A matplotlib Figure drawn by Agg, outside pyplot's global state (pyplot is not thread-safe,
+    and the app serves several requests at once)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig.canvas.draw()
-    array = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_to_image(fig) -> np.ndarray:
+    """A figure -> (H, W, 3) uint8 RGB; pyplot figures are closed afterwards."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    array = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    if getattr(fig, "number", None) is not None:  # made by pyplot: release it from pyplot's registry
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return array
 
 
 def histogram_figure(reference_bpd: np.ndarray, value: float, label: str = "this image"):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
+    fig = new_figure(6, 3)
+    ax = fig.subplots()
     ax.hist(reference_bpd, bins=40, color="#7f8c8d", alpha=0.8, label=f"test set ({len(reference_bpd)} images)")
     ax.axvline(value, color="#e74c3c", linewidth=2.5, label=f"{label}: {value:.3f}")
     ax.set_xlabel("bits/dim (lower = more likely)")
@@ -183,17 +222,59 @@ def complete(model: RealNVP, x: Tensor, erased: Tensor, steps: int = 200, lr: fl
     model.eval()
     history = []
     try:
-        for step in range(steps):
-            filled = torch.where(erased, torch.sigmoid(u), x)
-            loss = -model.log_prob(filled, y).sum()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            bpd = (loss.item() / x[0].numel() + math.log(model.num_levels)) / math.log(2)
-            history.append(bpd)
-            if progress is not None:
-                progress(step + 1, steps, bpd)
+        with torch.enable_grad():  # also when called under torch.no_grad()
+            for step in range(steps):
+                filled = torch.where(erased, torch.sigmoid(u), x)
+                loss = -model.log_prob(filled, y).sum()
+                # gradients w.r.t. the pixels only: the model's parameters are left untouched
+                # (no .grad accumulates on them, so concurrent callers do not interfere)
+                (u.grad,) = torch.autograd.grad(loss, [u])
+                optimizer.step()
+                bpd = (loss.item() / x[0].numel() + math.log(model.num_levels)) / math.log(2)
+                history.append(bpd)
+                if progress is not None:
+                    progress(step + 1, steps, bpd)
     finally:
         model.train(was_training)
     with torch.no_grad():
         return torch.where(erased, torch.sigmoid(u), x).detach(), history
+
+
+def rectangle_mask(height: int, width: int, top: float, bottom: float, left: float, right: float) -> Tensor:
+    """(1, 1, H, W) bool, True inside the rectangle given in fractions of the image's height
+    (top, bottom) and width (left, right); the edges snap outwards to whole pixels."""
+    for name, value in (("top", top), ("bottom", bottom), ("left", left), ("right", right)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"{name} must be a fraction between 0 and 1, got {value!r}")
+    if top >= bottom or left >= right:
+        raise ValueError(f"the rectangle is empty: top ({top:g}) must be above bottom ({bottom:g}) and "
+                         f"left ({left:g}) before right ({right:g})")
+    r0, r1 = math.floor(top * height), max(math.floor(top * height) + 1, math.ceil(bottom * height))
+    c0, c1 = math.floor(left * width), max(math.floor(left * width) + 1, math.ceil(right * width))
+    mask = torch.zeros(1, 1, height, width, dtype=torch.bool)
+    mask[..., r0:min(r1, height), c0:min(c1, width)] = True
+    return mask
+
+
+def mask_preview(x: Tensor, mask: Tensor, color: Sequence[int] = (230, 60, 60), alpha: float = 0.65) -> np.ndarray:
+    """(H, W, 3) uint8: the image (1, C, H, W) with the masked pixels tinted."""
+    image = (x[0].detach().float().cpu().clamp(0, 1) * 255).round().byte().numpy().transpose(1, 2, 0)
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    tint = np.empty_like(image)
+    tint[...] = np.asarray(color, dtype=np.uint8)
+    where = mask[0, 0].cpu().numpy()[:, :, None]
+    return np.where(where, overlay(image, tint, alpha), image)
+
+
+def curve_figure(values: Sequence[float], xlabel: str = "step", ylabel: str = "bits/dim", title: str = ""):
+    fig = new_figure(6, 3)
+    ax = fig.subplots()
+    ax.plot(range(1, len(values) + 1), values, color="#2c7fb8", linewidth=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -44,7 +44,8 @@ def open_image(source) -> Image.Image:
     except ImageInputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageInputError(f"{name} is too large to open safely ({error}); use a smaller image") from error
+        raise ImageInputError(f"{name} has too many pixels to open safely (more than {MAX_PIXELS // 1_000_000} "
+                              f"megapixels); use a smaller image") from error
     except UnidentifiedImageError as error:
         raise ImageInputError(f"{name} is not an image format this app can read; upload a PNG, JPEG, WebP, BMP, GIF or TIFF") from error
     except (OSError, SyntaxError, ValueError) as error:
@@ -131,12 +132,29 @@ def pil_to_tensor(image: Image.Image, num_levels: int = 256) -> torch.Tensor:
     return torch.from_numpy(levels.transpose(2, 0, 1).copy()).float()
 
 
+def has_light_background(image: Image.Image, border: float = 0.1) -> bool:
+    """True when the outer `border` fraction of a greyscale image is mostly light (dark strokes
+    on white paper), the opposite of MNIST's white strokes on black."""
+    array = np.asarray(image.convert("L"), dtype=np.float64)
+    h, w = array.shape
+    bh, bw = max(1, round(h * border)), max(1, round(w * border))
+    edge = np.concatenate([array[:bh].ravel(), array[-bh:].ravel(), array[:, :bw].ravel(), array[:, -bw:].ravel()])
+    return float(np.median(edge)) > 127.5
+
+
 def prepare_image(source, channels: int, size: int | None, num_levels: int = 256, *, multiple: int = 1,
-                  max_side: int = 256, invert: bool = False) -> torch.Tensor:
+                  max_side: int = 256, invert: bool | str = False) -> torch.Tensor:
     """User image -> model input (1, C, H, W) in [0, 1]: centre crop and resize to `size`, or,
-    with size=None, kept at its own resolution (capped at max_side, cropped to a multiple)."""
+    with size=None, kept at its own resolution (capped at max_side, cropped to a multiple).
+
+    invert: True/False, or "auto" to invert greyscale images with a light background (colour
+    images are never inverted automatically)."""
+    if invert not in (True, False, "auto"):
+        raise ValueError(f"invert must be True, False or 'auto', got {invert!r}")
     image = normalize_mode(open_image(source), channels)
     image = center_crop_resize(image, size) if size is not None else crop_to_multiple(image, multiple, max_side)
+    if invert == "auto":
+        invert = channels == 1 and has_light_background(image)
     if invert:
         image = ImageOps.invert(image)
     return pil_to_tensor(image, num_levels)[None]
@@ -148,3 +166,13 @@ def to_uint8_image(x: torch.Tensor) -> np.ndarray:
         x = x[0]
     array = (x.detach().float().clamp(0, 1) * 255).round().byte().cpu().numpy().transpose(1, 2, 0)
     return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
+
+
+def enlarge(image: np.ndarray, min_side: int = 256, max_factor: int = 16) -> np.ndarray:
+    """Nearest-neighbour upscaling by a whole factor so that the longer side reaches `min_side`
+    (small images stay crisp in a browser and in downloads); larger images are unchanged."""
+    longest = max(image.shape[0], image.shape[1])
+    factor = max(1, min(max_factor, -(-min_side // max(longest, 1))))
+    if factor == 1:
+        return image
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)

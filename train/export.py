@@ -98,6 +98,9 @@ def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets
     checkpoint = Path(checkpoint)
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"--name must be a plain directory name, got {name!r}")
+    if not checkpoint.is_dir():
+        raise FileNotFoundError(f"{checkpoint}: not a checkpoint directory "
+                                f"(expected config.json and model.safetensors)")
     model = RealNVP.from_pretrained(checkpoint)  # strict: refuses a broken checkpoint up front
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model.to(dev).eval()

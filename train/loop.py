@@ -198,6 +198,7 @@ class Trainer:
         self.train_seconds = 0.0
         self.best_val = math.inf
         self.baseline = None
+        self.commands = [self.command]  # the invocations that made this run (the first, then each resume)
         self.ddp = (DistributedDataParallel(self.model, device_ids=[self.device] if self.device.type == "cuda" else None)
                     if self.distributed else self.model)
 
@@ -205,7 +206,7 @@ class Trainer:
     def state(self) -> dict:
         return {"step": self.step, "lr_scale": self.lr_scale, "rollbacks": self.rollbacks,
                 "train_seconds": self.train_seconds, "best_val": self.best_val, "baseline_bpd": self.baseline,
-                "config": dataclasses.asdict(self.config), "world_size": self.world_size}
+                "commands": self.commands, "config": dataclasses.asdict(self.config), "world_size": self.world_size}
 
     def card(self, test_bpd=None, val_bpd=None) -> str:
         split = {"mnist5k": "first 400 images of each digit for training (10% of them held out for validation), "
@@ -214,7 +215,7 @@ class Trainer:
         return report.model_card(
             name=self.out.name, config=self.model._hub_mixin_config, dataset=self.config.dataset, split=split,
             test_bpd=test_bpd, val_bpd=val_bpd, steps=self.step, train_seconds=self.train_seconds,
-            hardware=hardware_description(self.device, self.world_size), command=self.command,
+            hardware=hardware_description(self.device, self.world_size), command="\n".join(self.commands),
             num_params=sum(p.numel() for p in self.model.parameters()))
 
     def save(self, name: str, test_bpd=None, val_bpd=None) -> None:
@@ -238,6 +239,8 @@ class Trainer:
         self.train_seconds = state["train_seconds"]
         self.best_val = state["best_val"] if state["best_val"] is not None else math.inf
         self.baseline = state.get("baseline_bpd")
+        previous = state.get("commands", [])
+        self.commands = previous if previous and previous[-1] == self.command else previous + [self.command]
 
     # -- one step
     def train_step(self) -> float:

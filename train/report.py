@@ -86,7 +86,7 @@ model-index:
 # Real NVP: {name}
 
 A Real NVP (Dinh, Sohl-Dickstein & Bengio, [arXiv:1605.08803](https://arxiv.org/abs/1605.08803))
-trained with [realnvp-explorer](https://github.com/realnvp-explorer/realnvp-explorer).
+trained with realnvp-explorer (`python -m train`).
 
 | | |
 |---|---|
@@ -101,7 +101,7 @@ trained with [realnvp-explorer](https://github.com/realnvp-explorer/realnvp-expl
 
 Configuration: `{json.dumps(config)}`
 
-Reproduce:
+Reproduce (the run's commands in order: the first, then each `--resume`):
 ```
 {command}
 ```
