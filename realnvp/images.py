@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 
 import numpy as np
 import torch
@@ -33,17 +32,17 @@ def open_image(source) -> Image.Image:
             data = f.read()
     if not data:
         raise ImageInputError(f"{name} is empty (0 bytes); upload an image file (PNG, JPEG, WebP, BMP, GIF, TIFF)")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageInputError(f"{name} is {image.width}x{image.height}: too large; use an image under {MAX_PIXELS // 1_000_000} megapixels")
-            image.load()
+        # Image.open reads only the header; the size is checked before any pixel is decoded
+        # (no global PIL setting or warning filter is changed, so this is thread-safe).
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageInputError(f"{name} is {image.width}x{image.height}: it has too many pixels to open safely "
+                                  f"(more than {MAX_PIXELS // 1_000_000} megapixels); use a smaller image")
+        image.load()
     except ImageInputError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:
         raise ImageInputError(f"{name} has too many pixels to open safely (more than {MAX_PIXELS // 1_000_000} "
                               f"megapixels); use a smaller image") from error
     except UnidentifiedImageError as error:
