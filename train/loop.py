@@ -210,7 +210,10 @@ class Trainer:
 
     def card(self, test_bpd=None, val_bpd=None) -> str:
         split = {"mnist5k": "first 400 images of each digit for training (10% of them held out for validation), "
-                            "last 100 of each digit for test (1,000)"}.get(
+                            "last 100 of each digit for test (1,000)",
+                 "photos": "32x32 crops at 1, 1/2 and 1/4 scale with flips of skimage's astronaut, chelsea, rocket, "
+                           "motorcycle (the bottom strip of each held out for validation); test: 1,000 fixed crops "
+                           "of coffee, held out whole"}.get(
             self.config.dataset, f"train {len(self.train_set)} / validation {len(self.val_set)} / test {len(self.test_set)}")
         return report.model_card(
             name=self.out.name, config=self.model._hub_mixin_config, dataset=self.config.dataset, split=split,
