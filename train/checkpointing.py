@@ -58,24 +58,19 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_checkpoint(directory: Path, model, optimizer=None, state: dict | None = None,
-                    model_card: str | None = None) -> None:
-    """Atomically write `directory` (a from_pretrained checkpoint, plus training state)."""
+def replace_directory(directory: Path, fill) -> None:
+    """Atomically replace `directory` with what `fill(tmp)` writes into a fresh temporary
+    directory: written in full, flushed to disk, then swapped in with two renames."""
     directory = Path(directory)
     tmp = directory.with_name(directory.name + ".tmp")
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp)
-    if model_card is not None:
-        (tmp / "README.md").write_text(model_card, encoding="utf-8")
-    if optimizer is not None or state is not None:
-        tensors, meta = ({}, {}) if optimizer is None else _flatten_optimizer(optimizer.state_dict())
-        save_file(tensors, tmp / STATE_TENSORS)
-        (tmp / STATE_JSON).write_text(json.dumps({"optimizer": meta, "state": state or {}}, indent=1))
+    fill(tmp)
     for file in tmp.iterdir():
-        with open(file, "rb") as f:
-            os.fsync(f.fileno())
+        if file.is_file():
+            with open(file, "rb") as f:
+                os.fsync(f.fileno())
     _fsync_dir(tmp)
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():
@@ -83,6 +78,22 @@ def save_checkpoint(directory: Path, model, optimizer=None, state: dict | None =
     tmp.rename(directory)
     _fsync_dir(directory.parent)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def save_checkpoint(directory: Path, model, optimizer=None, state: dict | None = None,
+                    model_card: str | None = None) -> None:
+    """Atomically write `directory` (a from_pretrained checkpoint, plus training state)."""
+
+    def fill(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        if model_card is not None:
+            (tmp / "README.md").write_text(model_card, encoding="utf-8")
+        if optimizer is not None or state is not None:
+            tensors, meta = ({}, {}) if optimizer is None else _flatten_optimizer(optimizer.state_dict())
+            save_file(tensors, tmp / STATE_TENSORS)
+            (tmp / STATE_JSON).write_text(json.dumps({"optimizer": meta, "state": state or {}}, indent=1))
+
+    replace_directory(directory, fill)
 
 
 def recover(directory: Path) -> None:

@@ -21,32 +21,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
 
 from realnvp import CheckpointError, RealNVP
 
+from .checkpointing import replace_directory
 from .data import DATASET_NAMES, build_datasets
+from .loop import EVAL_NOISE_SEED, per_image_bpd
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")
 RESIZABLE = ("photos", "celeba", "folder")  # data sets whose image size is a choice
 DIGIT_DATASETS = ("mnist5k", "digits", "mnist")
-NOISE_SEED = 1234  # the training loop's evaluation seed, so mean_test_bpd matches its test figure
-
-
-@torch.no_grad()
-def per_image_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int = 200,
-                  seed: int = NOISE_SEED) -> list[float]:
-    """bits/dim of each image of `dataset`, in order, with fixed dequantization noise."""
-    model.eval()
-    generator = torch.Generator().manual_seed(seed)
-    conditional = model.num_classes is not None
-    out: list[float] = []
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        x = model.dequantize(x.double(), generator=generator).float().to(device)
-        bpd = model.bits_per_dim(x, y.to(device) if conditional else None)
-        out += bpd.double().cpu().tolist()
-    return out
+NOISE_SEED = EVAL_NOISE_SEED  # the training loop's evaluation noise, so mean_test_bpd matches its test figure
 
 
 def pick_examples(dataset, count: int, num_classes: int | None) -> list[tuple[int, int | None]]:
@@ -76,20 +62,6 @@ def to_png(x: torch.Tensor) -> Image.Image:
     """(C, H, W) k/(L-1) floats -> an 8-bit PNG-able PIL image ('L' or 'RGB')."""
     array = (x.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
-
-
-def replace_dir(target: Path, fill) -> None:
-    """Write a directory under a temporary name with `fill(tmp)`, then swap it in."""
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    fill(tmp)
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets: Path = ROOT / "assets",
@@ -142,8 +114,8 @@ def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets
                 counts[label] = counts.get(label, 0) + 1
             to_png(x).save(tmp / filename)
 
-    replace_dir(assets / "models" / name, fill_model)
-    replace_dir(assets / "examples" / name, fill_examples)
+    replace_directory(assets / "models" / name, fill_model)
+    replace_directory(assets / "examples" / name, fill_examples)
     return reference
 
 

@@ -131,22 +131,31 @@ def stack_batch(dataset, indices):
     return torch.stack([x for x, _ in items]), torch.stack([torch.as_tensor(y) for _, y in items]).long()
 
 
+EVAL_NOISE_SEED = 1234  # fixed dequantization noise of every evaluation (and of train.export)
+
+
 @torch.no_grad()
-def evaluate_bpd(model: RealNVP, dataset, num_levels: int, device: torch.device, batch_size: int,
-                 conditional: bool, seed: int = 1234) -> float:
-    """Exact average bits/dim over the whole split, with fixed dequantization noise."""
+def per_image_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int = 200,
+                  seed: int = EVAL_NOISE_SEED) -> list[float]:
+    """Exact bits/dim of each image of `dataset`, in order, with fixed dequantization noise;
+    class-conditional models are scored with the true labels. Evaluation mode; the module's
+    mode is restored afterwards."""
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(seed)
-    total, count = 0.0, 0
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    for x, y in loader:
-        x = dequantize(x.double(), num_levels, generator=generator).float().to(device)
-        lp = model.log_prob(x, y.to(device) if conditional else None)
-        total += bits_per_dim(lp.double(), x[0].numel(), num_levels).sum().item()
-        count += x.shape[0]
+    conditional = model.num_classes is not None
+    out: list[float] = []
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        x = model.dequantize(x.double(), generator=generator).float().to(device)
+        out += model.bits_per_dim(x, y.to(device) if conditional else None).double().cpu().tolist()
     model.train(was_training)
-    return total / count
+    return out
+
+
+def evaluate_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int, seed: int = EVAL_NOISE_SEED) -> float:
+    """Exact average bits/dim over the whole split."""
+    values = per_image_bpd(model, dataset, device, batch_size, seed)
+    return sum(values) / len(values)
 
 
 def first_non_finite_gradient(model: torch.nn.Module) -> str | None:
@@ -279,9 +288,8 @@ class Trainer:
         return bpd.item()
 
     def evaluate(self) -> dict:
-        conditional = bool(self.config.num_classes)
-        val = evaluate_bpd(self.model, self.val_set, self.info.num_levels, self.device, self.config.eval_batch_size, conditional)
-        test = evaluate_bpd(self.model, self.test_set, self.info.num_levels, self.device, self.config.eval_batch_size, conditional)
+        val = evaluate_bpd(self.model, self.val_set, self.device, self.config.eval_batch_size)
+        test = evaluate_bpd(self.model, self.test_set, self.device, self.config.eval_batch_size)
         return {"val_bpd": val, "test_bpd": test}
 
     def rollback(self, error: Exception) -> None:
