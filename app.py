@@ -488,6 +488,25 @@ _start = REGISTRY.load(DEFAULT_MODEL)
 _grey = _start.model.in_channels == 1
 _picks = distinct_examples(_start, 4)
 
+def invert_radio():
+    return gr.Radio(INVERT_CHOICES, value="auto", label="Invert", info=INVERT_INFO, visible=_grey)
+
+
+def single_image_controls(pick: int, prefix: str):
+    """A one-image tab's input, example gallery, class and invert controls, registered so that
+    picking an example and switching model update them. Returns (image, class, invert)."""
+    image = image_input("Image", _picks[pick], f"{prefix}-image")
+    gallery = example_gallery(_start, f"{prefix}-examples")
+    with gr.Row():
+        class_dd = class_dropdown(_start.model, AUTO_CLASS)
+        invert = invert_radio()
+    singles.append((image, gallery, pick))
+    inverts.append(invert)
+    classes.append(class_dd)
+    galleries.append(gallery)
+    return image, class_dd, invert
+
+
 with gr.Blocks(title="Real NVP explorer", delete_cache=(3600, 3600)) as demo:
     gr.Markdown("# Real NVP explorer\nAn exact-likelihood normalizing flow with the multi-scale architecture of "
                 "[Dinh, Sohl-Dickstein & Bengio (2017)](https://arxiv.org/abs/1605.08803): sample, interpolate in "
@@ -541,8 +560,7 @@ with gr.Blocks(title="Real NVP explorer", delete_cache=(3600, 3600)) as demo:
                     with gr.Row():
                         i_class = class_dropdown(_start.model, AUTO_CLASS,
                                                  info="auto: the most likely class of corner 1")
-                        i_invert = gr.Radio(INVERT_CHOICES, value="auto", label="Invert", info=INVERT_INFO,
-                                            visible=_grey)
+                        i_invert = invert_radio()
                     i_size = gr.Slider(3, MAX_GRID, value=5, step=1, label="Manifold grid size")
                     i_steps = gr.Slider(2, MAX_STEPS, value=8, step=1, label="Steps from corner 1 to corner 2")
                     with gr.Row():
@@ -577,12 +595,7 @@ with gr.Blocks(title="Real NVP explorer", delete_cache=(3600, 3600)) as demo:
         with gr.Tab("Per-scale reconstruction", id="per-scale"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    r_img = image_input("Image", _picks[0], "per-scale-image")
-                    r_gallery = example_gallery(_start, "per-scale-examples")
-                    with gr.Row():
-                        r_class = class_dropdown(_start.model, AUTO_CLASS)
-                        r_invert = gr.Radio(INVERT_CHOICES, value="auto", label="Invert", info=INVERT_INFO,
-                                            visible=_grey)
+                    r_img, r_class, r_invert = single_image_controls(0, "per-scale")
                     r_res = gr.Radio(RESOLUTION_CHOICES, value="model", label="Resolution")
                     r_mode = gr.Radio([("resample", "resample"), ("set to zero", "zero")], value="resample",
                                       label="Latents of the finer scales")
@@ -597,21 +610,12 @@ with gr.Blocks(title="Real NVP explorer", delete_cache=(3600, 3600)) as demo:
                     r_note = gr.Markdown(label="note", elem_id="per-scale-note")
             r_btn.click(per_scale, [model_dd, r_img, r_class, r_invert, r_res, r_mode, r_t, r_seed],
                         [r_out, r_note], api_name="per_scale")
-            singles.append((r_img, r_gallery, 0))
-            inverts.append(r_invert)
-            classes.append(r_class)
-            galleries.append(r_gallery)
 
         # ------------------------------------------------------------------ Likelihood
         with gr.Tab("Likelihood", id="likelihood"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    l_img = image_input("Image", _picks[1], "likelihood-image")
-                    l_gallery = example_gallery(_start, "likelihood-examples")
-                    with gr.Row():
-                        l_class = class_dropdown(_start.model, AUTO_CLASS)
-                        l_invert = gr.Radio(INVERT_CHOICES, value="auto", label="Invert", info=INVERT_INFO,
-                                            visible=_grey)
+                    l_img, l_class, l_invert = single_image_controls(1, "likelihood")
                     l_res = gr.Radio(RESOLUTION_CHOICES, value="model", label="Resolution",
                                      info="The model is fully convolutional: it can score an image at its own size.")
                     l_btn = gr.Button("Evaluate", variant="primary", elem_id="likelihood-button")
@@ -628,21 +632,12 @@ with gr.Blocks(title="Real NVP explorer", delete_cache=(3600, 3600)) as demo:
                     l_note = gr.Markdown(label="note", elem_id="likelihood-note")
             l_btn.click(likelihood, [model_dd, l_img, l_class, l_invert, l_res],
                         [l_heat, l_bpd, l_table, l_hist, l_note, l_file], api_name="likelihood")
-            singles.append((l_img, l_gallery, 1))
-            inverts.append(l_invert)
-            classes.append(l_class)
-            galleries.append(l_gallery)
 
         # ------------------------------------------------------------------ Complete
         with gr.Tab("Complete", id="complete"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    k_img = image_input("Image", _picks[2], "complete-image")
-                    k_gallery = example_gallery(_start, "complete-examples")
-                    with gr.Row():
-                        k_class = class_dropdown(_start.model, AUTO_CLASS)
-                        k_invert = gr.Radio(INVERT_CHOICES, value="auto", label="Invert", info=INVERT_INFO,
-                                            visible=_grey)
+                    k_img, k_class, k_invert = single_image_controls(2, "complete")
                     gr.Markdown("**Rectangle to erase** (fractions of the height and width)")
                     with gr.Row():
                         k_top = gr.Slider(0, 1, value=0.5, step=0.01, label="Top")
@@ -673,10 +668,6 @@ with gr.Blocks(title="Real NVP explorer", delete_cache=(3600, 3600)) as demo:
                       api_visibility="private", show_progress="hidden")
             k_btn.click(complete, [model_dd, k_img, k_class, k_invert, k_top, k_bottom, k_left, k_right, k_steps,
                                    k_lr, k_seed], [k_out, k_curve, k_note], api_name="complete", concurrency_limit=1)
-            singles.append((k_img, k_gallery, 2))
-            inverts.append(k_invert)
-            classes.append(k_class)
-            galleries.append(k_gallery)
 
     def fill_single(model_name, evt: gr.SelectData):
         loaded = REGISTRY.load(model_name)
