@@ -36,6 +36,9 @@ def load_state_strict(model: nn.Module, path: str | os.PathLike) -> None:
     finite values. Raises CheckpointError otherwise; the model is left untouched on error."""
     path = os.fspath(path)
     tensors = read_safetensors(path)
+    upgrade = getattr(model, "upgrade_state_dict", None)
+    if upgrade is not None:  # tensor names of checkpoints written by earlier versions
+        tensors = upgrade(tensors)
     expected = model.state_dict()
     problems = []
     missing = [k for k in expected if k not in tensors]

@@ -2,13 +2,15 @@
 
     y = b * x + (1 - b) * (x * exp(s(b * x)) + t(b * x)),   log|det| = sum((1 - b) * s)
 
-The scale is bounded, s = scale * tanh(net), with a learned per-channel `scale`
+The log-scale is bounded, s = s_bound * tanh(net), with a learned per-channel bound `s_bound`
 (section 4.1); the translation t is the network's affine output.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from .bijection import Bijection
 
 from .nets import ResNet
 
@@ -20,20 +22,20 @@ def checkerboard_mask(height: int, width: int, parity: int, like: Tensor) -> Ten
     return ((h + w) % 2 == parity).to(like.dtype)[None, None]
 
 
-class CheckerboardCoupling(nn.Module):
+class CheckerboardCoupling(Bijection):
     def __init__(self, channels: int, parity: int, hidden_channels: int, num_blocks: int,
                  num_classes: int | None = None):
         super().__init__()
         self.parity = parity
         # The mask is given to the network as an extra channel so it knows which pixels are known.
         self.net = ResNet(channels + 1, 2 * channels, hidden_channels, num_blocks, num_classes)
-        self.scale = nn.Parameter(torch.ones(1, channels, 1, 1))
+        self.s_bound = nn.Parameter(torch.ones(1, channels, 1, 1))
 
     def _scale_shift(self, x_known: Tensor, mask: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
         net_in = torch.cat([x_known, mask.expand(x_known.shape[0], 1, -1, -1)], dim=1)
         s_raw, t = self.net(net_in, y).chunk(2, dim=1)
         free = 1 - mask
-        return free * self.scale * torch.tanh(s_raw), free * t
+        return free * self.s_bound * torch.tanh(s_raw), free * t
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         mask = checkerboard_mask(x.shape[2], x.shape[3], self.parity, x)
@@ -46,7 +48,7 @@ class CheckerboardCoupling(nn.Module):
         return (z - t) * torch.exp(-s), -s
 
 
-class ChannelCoupling(nn.Module):
+class ChannelCoupling(Bijection):
     """Channel-wise mask: parity 0 transforms the second half of the channels given the
     first, parity 1 the reverse. The network only sees the conditioning half."""
 
@@ -58,7 +60,7 @@ class ChannelCoupling(nn.Module):
         self.parity = parity
         half = channels // 2
         self.net = ResNet(half, 2 * half, hidden_channels, num_blocks, num_classes)
-        self.scale = nn.Parameter(torch.ones(1, half, 1, 1))
+        self.s_bound = nn.Parameter(torch.ones(1, half, 1, 1))
 
     def _split(self, x: Tensor) -> tuple[Tensor, Tensor]:
         a, b = x.chunk(2, dim=1)
@@ -69,7 +71,7 @@ class ChannelCoupling(nn.Module):
 
     def _scale_shift(self, known: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
         s_raw, t = self.net(known, y).chunk(2, dim=1)
-        return self.scale * torch.tanh(s_raw), t
+        return self.s_bound * torch.tanh(s_raw), t
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         known, free = self._split(x)

@@ -1,18 +1,26 @@
-"""Composition of bijections, and one scale of the multi-scale architecture (section 3.6).
+"""The bijection protocol, its composition, and one scale of the multi-scale architecture
+(paper section 3.6).
 
-Every bijection here has `encode(x, y) -> (z, logdet)` and `decode(z, y) -> (x, logdet)`,
-where `logdet` holds per-element log-Jacobian terms with the shape of the output: its sum
-over the non-batch dimensions is log|det J| of that direction. Keeping the terms per element
-is what lets `RealNVP.nll_map` attribute the exact log-likelihood to pixels.
+Every bijection has `encode(x, y) -> (z, logdet)` and `decode(z, y) -> (x, logdet)`, where
+`logdet` holds per-element log-Jacobian terms shaped like the output: its sum over the
+non-batch dimensions is log|det J| of that direction. Element-wise layers (couplings, batch
+norms, the logit map) keep every element where it is; the rearrangements (squeeze,
+factor-out) move elements and say how with `move` / `move_back`. A composition carries the
+per-element log-dets along with their elements, which is what lets `RealNVP.nll_map` place
+every term of the exact log-likelihood on the pixel it belongs to.
 """
 from __future__ import annotations
+
+import contextlib
+import contextvars
 
 import torch
 from torch import Tensor, nn
 
+from .bijection import Bijection
 from .coupling import ChannelCoupling, CheckerboardCoupling
 from .norm import FlowBatchNorm
-from .reshape import squeeze, unsqueeze
+from .reshape import FactorOut, Squeeze
 
 
 class NonFiniteError(FloatingPointError):
@@ -29,63 +37,118 @@ def check_finite(tensor: Tensor, where: str, direction: str) -> None:
         )
 
 
-class FlowSequence(nn.ModuleList):
-    """Bijections applied in order; log-dets are added element-wise (all keep the shape)."""
+# Checking every layer's output costs a host synchronisation per layer (on a GPU); a pass is
+# checked once at its end, and only when that check fails is it re-run with this switched on
+# to name the first layer that went non-finite (see RealNVP._checked).
+_LOCATING = contextvars.ContextVar("realnvp_locating_non_finite", default=False)
+
+
+@contextlib.contextmanager
+def locating_non_finite():
+    token = _LOCATING.set(True)
+    try:
+        yield
+    finally:
+        _LOCATING.reset(token)
+
+
+def add_maps(a, b):
+    """Element-wise sum of two log-det maps, or of two pairs of them (after a factor-out)."""
+    if isinstance(a, tuple):
+        return tuple(add_maps(u, v) for u, v in zip(a, b))
+    return a + b
+
+
+def zeros_like_output(h):
+    return tuple(t.new_zeros(t.shape) for t in h) if isinstance(h, tuple) else h.new_zeros(h.shape)
+
+
+def run_steps(steps, h, y: Tensor | None, direction: str, path: str):
+    """Apply `(name, layer)` steps in the given order in one direction ("encode" or "decode").
+    Each layer's log-det map is added to the running map after the running map has been moved
+    the way the layer moves elements, so every term stays with its element."""
+    total = zeros_like_output(h)
+    locating = _LOCATING.get()
+    for name, layer in steps:
+        if direction == "encode":
+            h, logdet = layer.encode(h, y)
+            total = add_maps(layer.move(total), logdet)
+        else:
+            h, logdet = layer.decode(h, y)
+            total = add_maps(layer.move_back(total), logdet)
+        if locating:
+            where = f"{path}.{name} ({type(layer).__name__})"
+            for part in (h if isinstance(h, tuple) else (h,)):
+                check_finite(part, where, direction + "ing")
+            for part in (logdet if isinstance(logdet, tuple) else (logdet,)):
+                check_finite(part, where + " log-det", direction + "ing")
+    return h, total
+
+
+class Composite(Bijection):
+    """A bijection made of named steps; subclasses define `steps()`, in encoding order."""
 
     path = "flow"  # set by the owning model to the module's qualified name, for error messages
 
-    def _run(self, layers, h: Tensor, y: Tensor | None, direction: str) -> tuple[Tensor, Tensor]:
-        total = h.new_zeros(h.shape)
-        for index, layer in layers:
-            h, logdet = getattr(layer, direction)(h, y)
-            total = total + logdet
-            where = f"{self.path}.{index} ({type(layer).__name__})"
-            check_finite(h, where, direction + "ing")
-            check_finite(logdet, where + " log-det", direction + "ing")
-        return h, total
+    def steps(self) -> list[tuple[str, nn.Module]]:
+        raise NotImplementedError
 
-    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        return self._run(list(enumerate(self)), x, y, "encode")
+    def encode(self, x, y: Tensor | None = None):
+        return run_steps(self.steps(), x, y, "encode", self.path)
 
-    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        return self._run(list(enumerate(self))[::-1], z, y, "decode")
+    def decode(self, z, y: Tensor | None = None):
+        return run_steps(self.steps()[::-1], z, y, "decode", self.path)
+
+    def move(self, t):
+        for _, layer in self.steps():
+            t = layer.move(t)
+        return t
+
+    def move_back(self, t):
+        for _, layer in self.steps()[::-1]:
+            t = layer.move_back(t)
+        return t
+
+
+class FlowSequence(Composite, nn.ModuleList):
+    """Element-wise bijections (couplings and batch norms) applied in order."""
+
+    def steps(self):
+        return [(str(i), layer) for i, layer in enumerate(self)]
 
 
 def coupling_steps(kind: type, channels: int, parities: list[int], hidden: int, blocks: int,
-                   num_classes: int | None, bn_momentum: float) -> FlowSequence:
+                   num_classes: int | None, bn_momentum: float, bn_statistics: str = "batch") -> FlowSequence:
     """Couplings of one mask type with alternating parities, each followed by a flow batch norm."""
     layers: list[nn.Module] = []
     for parity in parities:
         layers.append(kind(channels, parity, hidden, blocks, num_classes))
-        layers.append(FlowBatchNorm(channels, momentum=bn_momentum))
+        layers.append(FlowBatchNorm(channels, momentum=bn_momentum, training_statistics=bn_statistics))
     return FlowSequence(layers)
 
 
-class Scale(nn.Module):
-    """One scale: 3 checkerboard couplings, squeeze, 3 channel-wise couplings; the last scale
-    has 4 checkerboard couplings and no squeeze. Factoring out is done by the model."""
+class Scale(Composite):
+    """One resolution level of the multi-scale architecture (section 3.6):
+
+        3 checkerboard couplings, squeeze, 3 channel-wise couplings, factor-out
+
+    so a scale maps (C, H, W) to the pair (finished latent (2C, H/2, W/2), kept (2C, H/2, W/2)),
+    and the kept half goes on to the next scale. The last scale is 4 checkerboard couplings
+    and its whole output is the last latent. Each coupling is followed by a flow batch norm.
+    """
 
     def __init__(self, channels: int, hidden: int, blocks: int, last: bool,
-                 num_classes: int | None = None, bn_momentum: float = 0.05):
+                 num_classes: int | None = None, bn_momentum: float = 0.05, bn_statistics: str = "batch"):
         super().__init__()
         self.last = last
-        parities = [0, 1, 0, 1] if last else [0, 1, 0]
-        self.checkerboard = coupling_steps(CheckerboardCoupling, channels, parities, hidden, blocks,
-                                           num_classes, bn_momentum)
-        self.channelwise = None if last else coupling_steps(
-            ChannelCoupling, 4 * channels, [0, 1, 0], hidden, blocks, num_classes, bn_momentum)
+        self.checkerboard = coupling_steps(CheckerboardCoupling, channels, [0, 1, 0, 1] if last else [0, 1, 0],
+                                           hidden, blocks, num_classes, bn_momentum, bn_statistics)
+        if not last:
+            self.squeeze = Squeeze()
+            self.channelwise = coupling_steps(ChannelCoupling, 4 * channels, [0, 1, 0], hidden, blocks,
+                                              num_classes, bn_momentum, bn_statistics)
+            self.factor_out = FactorOut()
 
-    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        h, logdet = self.checkerboard.encode(x, y)
-        if self.last:
-            return h, logdet
-        h, logdet2 = self.channelwise.encode(squeeze(h), y)
-        return h, squeeze(logdet) + logdet2
-
-    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        logdet = z.new_zeros(z.shape)
-        if not self.last:
-            z, logdet = self.channelwise.decode(z, y)
-            z, logdet = unsqueeze(z), unsqueeze(logdet)
-        x, logdet2 = self.checkerboard.decode(z, y)
-        return x, logdet + logdet2
+    def steps(self):
+        names = ["checkerboard"] if self.last else ["checkerboard", "squeeze", "channelwise", "factor_out"]
+        return [(name, getattr(self, name)) for name in names]

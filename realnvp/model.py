@@ -5,9 +5,11 @@ Log-likelihoods are in nats; `bits_per_dim` converts at the edge.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 
 import torch
@@ -15,10 +17,9 @@ from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import Tensor, nn
 
 from .checkpoint import CheckpointError, load_state_strict
-from .flow import FlowSequence, Scale, check_finite
+from .flow import Composite, NonFiniteError, Scale, add_maps, check_finite, locating_non_finite
 from .nets import ResNet
 from .preprocess import LogitTransform, bits_per_dim, dequantize
-from .reshape import join_half, split_half, squeeze, unsqueeze
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -50,7 +51,8 @@ class RealNVP(
 
     def __init__(self, in_channels: int = 3, image_size: int = 32, num_scales: int = 2,
                  hidden_channels: int = 64, num_blocks: int = 8, num_classes: int | None = None,
-                 num_levels: int = 256, logit_alpha: float = 0.05, bn_momentum: float = 0.05):
+                 num_levels: int = 256, logit_alpha: float = 0.05, bn_momentum: float = 0.05,
+                 bn_training_statistics: str = "batch"):
         super().__init__()
         for name, value, low in [("in_channels", in_channels, 1), ("image_size", image_size, 1),
                                  ("num_scales", num_scales, 1), ("hidden_channels", hidden_channels, 1),
@@ -71,10 +73,11 @@ class RealNVP(
         channels = in_channels
         for i in range(num_scales):
             last = i == num_scales - 1
-            self.scales.append(Scale(channels, hidden_channels * 2 ** i, num_blocks, last, num_classes, bn_momentum))
+            self.scales.append(Scale(channels, hidden_channels * 2 ** i, num_blocks, last, num_classes, bn_momentum,
+                                     bn_training_statistics))
             channels *= 2  # squeeze (x4), then half factored out
         for name, module in self.named_modules():
-            if isinstance(module, FlowSequence):
+            if isinstance(module, Composite):
                 module.path = name
 
     # ----------------------------------------------------------------- shapes and checks
@@ -84,18 +87,17 @@ class RealNVP(
         return 2 ** (self.num_scales - 1)
 
     def latent_shapes(self, height: int | None = None, width: int | None = None) -> list[tuple[int, int, int]]:
-        """(C, H, W) of each scale's latent, finest scale first."""
+        """(C, H, W) of each scale's latent, finest scale first: the walk's rearrangements
+        applied to an image-shaped tensor on the meta device (no computation)."""
         h = self.image_size if height is None else height
         w = h if width is None and height is not None else (self.image_size if width is None else width)
         self._check_size(h, w)
-        shapes, c = [], self.in_channels
-        for i in range(self.num_scales):
-            if i == self.num_scales - 1:
-                shapes.append((c, h, w))
-            else:
-                c, h, w = 4 * c, h // 2, w // 2
-                shapes.append((c // 2, h, w))
-                c //= 2
+        t = torch.empty(1, self.in_channels, h, w, device="meta")
+        shapes = []
+        for scale in self.scales:
+            t = scale.move(t)
+            z, t = t if isinstance(t, tuple) else (t, None)
+            shapes.append(tuple(z.shape[1:]))
         return shapes
 
     def _check_size(self, height: int, width: int) -> None:
@@ -141,82 +143,168 @@ class RealNVP(
         return y
 
     # ----------------------------------------------------------------- the flow
-    def _encode_terms(self, x: Tensor, y=None, unit_interval: bool = True
-                      ) -> tuple[list[Tensor], list[Tensor], dict[str, Tensor]]:
-        """Latents, per-element log-likelihood maps aligned with them, and the log-likelihood's
-        terms as (B,) tensors: preprocessing, each scale's log-det, and the prior."""
-        self._check_images(x, unit_interval)
-        y = self._labels(y, x.shape[0])
+    # The model is one walk: the logit preprocessing, then the scales in order. A scale ends in a
+    # factor-out whose output is the pair (finished latent, kept half); the walk collects the
+    # finished latents and goes on with the kept half. Log-det maps travel with their elements
+    # (see flow.run_steps), so each finished latent comes with the exact per-element terms of
+    # every layer it went through.
+
+    def _walk_encode(self, x: Tensor, y: Tensor | None):
         h, carried = self.preprocess.encode(x)
-        check_finite(h, "preprocess (logit)", "encoding")
         terms = {"preprocessing": _flat_sum(carried)}
         latents, maps = [], []
         for i, scale in enumerate(self.scales):
             h, logdet = scale.encode(h, y)
-            terms[f"scale {i}"] = _flat_sum(logdet)
-            carried = logdet + (carried if scale.last else squeeze(carried))
-            if scale.last:
-                latents.append(h)
-                maps.append(carried)
+            carried = add_maps(scale.move(carried), logdet)
+            terms[f"scale {i}"] = sum(_flat_sum(t) for t in (logdet if isinstance(logdet, tuple) else (logdet,)))
+            if isinstance(h, tuple):  # factor-out: (finished latent, kept half)
+                (z, h), (finished, carried) = h, carried
             else:
-                z, h = split_half(h)
-                finished, carried = split_half(carried)
-                latents.append(z)
-                maps.append(finished)
+                z, finished = h, carried
+            latents.append(z)
+            maps.append(finished)
+        return latents, maps, terms
+
+    def _walk_decode(self, latents: list[Tensor], y: Tensor | None) -> tuple[Tensor, Tensor]:
+        h = latents[-1]
+        carried = h.new_zeros(h.shape)
+        for i in reversed(range(self.num_scales)):
+            scale = self.scales[i]
+            if not scale.last:
+                h, carried = (latents[i], h), (latents[i].new_zeros(latents[i].shape), carried)
+            h, logdet = scale.decode(h, y)
+            carried = scale.move_back(carried) + logdet
+        x, logdet = self.preprocess.decode(h)
+        return x, carried + logdet
+
+    def _checked(self, walk, outputs, direction: str, *args):
+        """Run `walk(*args)`; if any of `outputs(result)` is not finite, run it again with a check
+        after every layer to name the first layer that produced a non-finite value."""
+        result = walk(*args)
+        parts = outputs(result)
+        if all(bool(torch.isfinite(t).all()) for t in parts):
+            return result
+        with locating_non_finite():
+            located = walk(*args)
+            for t in outputs(located):
+                check_finite(t, "preprocess (sigmoid)" if direction == "decoding" else "the last scale", direction)
+        raise NonFiniteError(f"non-finite values while {direction} (not reproducible layer by layer)")
+
+    def _check_dtype(self) -> None:
+        dtype = next(self.parameters()).dtype
+        if dtype not in (torch.float32, torch.float64):
+            raise TypeError(
+                f"the model's parameters are {dtype}: the flow's log-determinants and likelihoods are not "
+                f"reliable in half precision (on MNIST, bfloat16 reads 0.3 bits/dim off and decode(encode(x)) "
+                f"is off by 0.15). Call model.float(); for faster convolutions use "
+                f"model.set_autocast(torch.bfloat16), which keeps the flow's arithmetic in float32.")
+
+    @contextlib.contextmanager
+    def _fixed_bijection(self):
+        """Evaluation mode for the duration: batch norms use their running averages, so the
+        flow is one fixed bijection whatever else is in the batch. The mode is restored after."""
+        was_training = self.training
+        if was_training:
+            self.eval()
+        try:
+            yield
+        finally:
+            if was_training:
+                self.train()
+
+    def _encode_terms(self, x: Tensor, y=None, unit_interval: bool = True
+                      ) -> tuple[list[Tensor], list[Tensor], dict[str, Tensor]]:
+        """Latents, per-element log-likelihood maps aligned with them, and the log-likelihood's
+        terms as (B,) tensors: preprocessing, each scale's log-det, and the prior. Uses the
+        module's mode: callers that evaluate the density wrap it in `_fixed_bijection`."""
+        self._check_dtype()
+        self._check_images(x, unit_interval)
+        y = self._labels(y, x.shape[0])
+        if self.training:
+            self._check_training_batch(x)
+        latents, maps, terms = self._checked(
+            self._walk_encode, lambda r: [*r[0], *(v for v in r[2].values())], "encoding", x, y)
         priors = [standard_normal_log_density(z) for z in latents]
         terms["prior"] = sum(_flat_sum(p) for p in priors)
         return latents, [m + p for m, p in zip(maps, priors)], terms
 
+    def _check_training_batch(self, x: Tensor) -> None:
+        h, w = (s // self.size_multiple for s in x.shape[2:])
+        if x.shape[0] * h * w < 2:
+            raise ValueError(
+                f"in training mode the batch norms normalize with batch statistics, which need more than one "
+                f"value per channel; a batch of {x.shape[0]} image(s) of {x.shape[2]}x{x.shape[3]} leaves "
+                f"{h}x{w} at the coarsest scale. Use a batch of at least 2, larger images or fewer scales, "
+                f"or call model.eval() (log_prob, encode and nll_map always evaluate the fixed bijection).")
+
     def encode(self, x: Tensor, y=None) -> list[Tensor]:
         """Images (B, C, H, W) in [0, 1] -> latents, one tensor per scale, finest scale first.
 
-        The flow is a bijection between all of latent space and the open box
-        (-a/(1-2a), 1 + a/(1-2a))^D around [0, 1]^D (a = logit alpha), so `encode` also accepts
-        the slightly-out-of-range values `decode` can return: encode(decode(z)) == z for every z."""
-        return self._encode_terms(x, y, unit_interval=False)[0]
+        Always the fixed bijection (batch-norm running averages), in any mode. The flow is a
+        bijection between all of latent space and the open box (-a/(1-2a), 1 + a/(1-2a))^D around
+        [0, 1]^D (a = logit alpha), so `encode` also accepts the slightly-out-of-range values
+        `decode` can return: encode(decode(z)) == z for every z."""
+        with self._fixed_bijection():
+            return self._encode_terms(x, y, unit_interval=False)[0]
 
     def decode(self, latents: Sequence[Tensor], y=None) -> Tensor:
         """The exact inverse of `encode`, for every latent. Not clamped: latents off the
         image of [0, 1]^D decode slightly outside [0, 1] (`sample` clamps)."""
+        with self._fixed_bijection():
+            return self.decode_with_logdet(latents, y)[0]
+
+    def decode_with_logdet(self, latents: Sequence[Tensor], y=None) -> tuple[Tensor, Tensor]:
+        """`decode`, plus the (B,) log|det| of the decoding Jacobian (minus encode's)."""
+        with self._fixed_bijection():
+            return self._decode(latents, y)
+
+    def _decode(self, latents: Sequence[Tensor], y=None) -> tuple[Tensor, Tensor]:
+        self._check_dtype()
+        latents = self._check_latents(latents)
+        y = self._labels(y, latents[-1].shape[0])
+        x, logdet = self._checked(self._walk_decode, lambda r: r, "decoding", latents, y)
+        return x, _flat_sum(logdet)
+
+    def _check_latents(self, latents: Sequence[Tensor]) -> list[Tensor]:
         latents = list(latents)
         if len(latents) != self.num_scales:
             raise ValueError(f"expected {self.num_scales} latent tensors (one per scale), got {len(latents)}")
         last = latents[-1]
-        if last.dim() != 4:
-            raise ValueError(f"latents must be (B, C, H, W) tensors, got shape {tuple(last.shape)}")
+        if not isinstance(last, Tensor) or last.dim() != 4:
+            raise ValueError(f"latents must be (B, C, H, W) tensors, got {getattr(last, 'shape', type(last))}")
         expected = self.latent_shapes(last.shape[2] * self.size_multiple, last.shape[3] * self.size_multiple)
         for i, (z, shape) in enumerate(zip(latents, expected)):
             if tuple(z.shape[1:]) != shape or z.shape[0] != last.shape[0]:
                 raise ValueError(f"latent {i} has shape {tuple(z.shape)}, expected (B, {', '.join(map(str, shape))}) "
                                  f"with the same B for every scale")
-        y = self._labels(y, last.shape[0])
-        h = last
-        for i in reversed(range(self.num_scales)):
-            if not self.scales[i].last:
-                h = join_half(latents[i], h)
-            h, _ = self.scales[i].decode(h, y)
-        x, _ = self.preprocess.decode(h)
-        check_finite(x, "preprocess (sigmoid)", "decoding")
-        return x
+        return latents
 
     def assemble(self, parts: Sequence[Tensor]) -> Tensor:
         """Place per-scale tensors shaped like the latents back into image layout (B, C, H, W):
-        the factor-outs and squeezes of `decode` without the couplings. Each element lands on
-        the pixel and channel it was factored out from."""
+        the rearrangements of the walk (factor-outs, squeezes) undone, without the couplings.
+        Each element lands on the pixel and channel it was factored out from."""
         h = parts[-1]
-        for i in reversed(range(self.num_scales - 1)):
-            h = unsqueeze(join_half(parts[i], h))
+        for i in reversed(range(self.num_scales)):
+            if not self.scales[i].last:
+                h = (parts[i], h)
+            h = self.scales[i].move_back(h)
         return h
 
     # ----------------------------------------------------------------- likelihoods
+    # Density evaluation always means the fixed bijection (batch-norm running averages), in
+    # either mode: a density that depended on the rest of the batch would not be a density.
+    # The training objective, with batch statistics in training mode, is `forward`.
+
     def log_prob(self, x: Tensor, y=None) -> Tensor:
         """(B,) log-density of x on [0, 1]^D in nats, every preprocessing term included."""
-        return sum(self._encode_terms(x, y)[2].values())
+        with self._fixed_bijection():
+            return sum(self._encode_terms(x, y)[2].values())
 
     def log_prob_terms(self, x: Tensor, y=None) -> dict[str, Tensor]:
         """The terms of `log_prob` (nats, (B,) each): 'preprocessing', 'scale i' (log-dets of
         the couplings and batch norms of scale i) and 'prior'. They sum to `log_prob`."""
-        return self._encode_terms(x, y)[2]
+        with self._fixed_bijection():
+            return self._encode_terms(x, y)[2]
 
     def num_dims(self, x: Tensor) -> int:
         return x[0].numel()
@@ -232,7 +320,8 @@ class RealNVP(
         Every term is assigned to the element it belongs to: the prior term of each latent
         element and the log-det terms of each element, traced through the squeezes and
         factor-outs, plus the per-element logit term."""
-        _, maps, _ = self._encode_terms(x, y)
+        with self._fixed_bijection():
+            _, maps, _ = self._encode_terms(x, y)
         return -self.assemble(maps).sum(dim=1)
 
     def dequantize(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
@@ -261,23 +350,22 @@ class RealNVP(
     @torch.no_grad()
     def sample(self, n: int, temperature: float | Sequence[float] = 1.0, generator: torch.Generator | None = None,
                y=None, image_size: int | tuple[int, int] | None = None) -> Tensor:
-        """(n, C, H, W) samples in [0, 1], z ~ N(0, T^2 I). Runs in evaluation mode (batch-norm
+        """(n, C, H, W) samples in [0, 1], z ~ N(0, T^2 I). The fixed bijection (batch-norm
         running averages) whatever the module's mode. Temperature 0 decodes the zero latent."""
         latents = self.sample_latents(n, temperature, generator, image_size)
-        was_training = self.training
-        self.eval()
-        try:
-            return self.decode(latents, y).clamp(0, 1)
-        finally:
-            self.train(was_training)
+        return self.decode(latents, y).clamp(0, 1)
 
     def forward(self, x: Tensor, y=None) -> Tensor:
-        """`log_prob`, as the module's forward (what DistributedDataParallel wraps)."""
-        return self.log_prob(x, y)
+        """The training objective: (B,) log_prob of x in the module's mode. In training mode the
+        batch norms use this batch's statistics (and update their running averages), as the
+        paper trains; in evaluation mode it equals `log_prob`. It is what DistributedDataParallel
+        wraps. To evaluate a density, call `log_prob`."""
+        return sum(self._encode_terms(x, y)[2].values())
 
     def set_autocast(self, dtype: torch.dtype | None) -> None:
-        """Run the s/t networks' convolutions in `dtype` (e.g. torch.bfloat16 on a GPU), keeping
-        the coupling arithmetic, log-determinants and the likelihood in the model's dtype."""
+        """In the training forward, run the s/t networks' convolutions in `dtype` (e.g.
+        torch.bfloat16), keeping the coupling arithmetic, log-determinants and the likelihood in
+        the model's dtype. Evaluation (log_prob, encode, decode, sample) stays in full precision."""
         for module in self.modules():
             if isinstance(module, ResNet):
                 module.autocast_dtype = dtype
@@ -286,6 +374,12 @@ class RealNVP(
     def weight_norm_scales(self) -> list[nn.Parameter]:
         """The weight-normalization scale parameters g (the paper puts L2 5e-5 on these)."""
         return [p for name, p in self.named_parameters() if name.endswith("parametrizations.weight.original0")]
+
+    @staticmethod
+    def upgrade_state_dict(tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Rename tensors of checkpoints from version 0.1: the couplings' `scale` is `s_bound`."""
+        return {re.sub(r"^(scales\.\d+\.(?:checkerboard|channelwise)\.\d+)\.scale$", r"\1.s_bound", k): v
+                for k, v in tensors.items()}
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):

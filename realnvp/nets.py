@@ -47,12 +47,13 @@ class ResNet(nn.Module):
             head_conv.parametrizations.weight.original0.zero_()
             head_conv.bias.zero_()
 
-    # Mixed precision for the convolutions only (set through RealNVP.set_autocast); the
-    # output returns in the input's dtype so scales, shifts and log-dets stay in full precision.
+    # Mixed precision for the convolutions of the training forward only (set through
+    # RealNVP.set_autocast); the output returns in the input's dtype so scales, shifts and
+    # log-dets stay in full precision, and evaluation (every reported figure) is never autocast.
     autocast_dtype: torch.dtype | None = None
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        if self.autocast_dtype is None:
+        if self.autocast_dtype is None or not self.training:
             return self._forward(x, y)
         with torch.autocast(x.device.type, dtype=self.autocast_dtype):
             out = self._forward(x, y)

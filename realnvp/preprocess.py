@@ -15,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .bijection import Bijection
 
-class LogitTransform(nn.Module):
+
+class LogitTransform(Bijection):
     """x in [0,1] -> logit(alpha + (1 - 2 alpha) x), a bijection onto a bounded box of R^D.
 
     alpha keeps the logit finite at the ends of [0,1] (the paper uses alpha = 0.05).

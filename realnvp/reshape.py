@@ -1,4 +1,5 @@
-"""Squeeze / unsqueeze (paper section 3.6) and the factor-out bookkeeping.
+"""The two rearrangements of the multi-scale architecture (paper section 3.6): squeeze and
+factor-out. Both only move values, so their log-dets are zero.
 
 The squeeze turns each 2x2 spatial block into 4 channels: (C, H, W) -> (4C, H/2, W/2).
 Channel index = (2*i + j) * C + c for the pixel at offset (i, j) inside the block, so the
@@ -12,7 +13,9 @@ Both functions accept any number of leading dimensions.
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from .bijection import Bijection
 
 
 def squeeze(x: Tensor) -> Tensor:
@@ -38,8 +41,18 @@ def unsqueeze(x: Tensor) -> Tensor:
     return x.permute(perm).reshape(*lead, c, 2 * h2, 2 * w2)
 
 
-class Squeeze(nn.Module):
-    """The squeeze as a bijection. It only moves values, so its log-det is zero."""
+def split_half(x: Tensor) -> tuple[Tensor, Tensor]:
+    """The first half of the channels (dim -3) and the second: (factored, kept)."""
+    c = x.shape[-3]
+    return x[..., : c // 2, :, :], x[..., c // 2 :, :, :]
+
+
+def join_half(factored: Tensor, kept: Tensor) -> Tensor:
+    return torch.cat([factored, kept], dim=-3)
+
+
+class Squeeze(Bijection):
+    """(C, H, W) -> (4C, H/2, W/2)."""
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         out = squeeze(x)
@@ -49,12 +62,28 @@ class Squeeze(nn.Module):
         out = unsqueeze(z)
         return out, out.new_zeros(out.shape)
 
+    def move(self, t: Tensor) -> Tensor:
+        return squeeze(t)
 
-def split_half(x: Tensor) -> tuple[Tensor, Tensor]:
-    """Factor out the first half of the channels (dim -3): returns (factored, kept)."""
-    c = x.shape[-3]
-    return x[..., : c // 2, :, :], x[..., c // 2 :, :, :]
+    def move_back(self, t: Tensor) -> Tensor:
+        return unsqueeze(t)
 
 
-def join_half(factored: Tensor, kept: Tensor) -> Tensor:
-    return torch.cat([factored, kept], dim=-3)
+class FactorOut(Bijection):
+    """h -> (z, kept): the first half of the channels leaves the flow as this scale's latent,
+    the second half goes on to the coarser scales. Its output is that pair of tensors, and
+    decoding takes the pair."""
+
+    def encode(self, x: Tensor, y: Tensor | None = None):
+        out = split_half(x)
+        return out, tuple(t.new_zeros(t.shape) for t in out)
+
+    def decode(self, parts, y: Tensor | None = None):
+        out = join_half(*parts)
+        return out, out.new_zeros(out.shape)
+
+    def move(self, t: Tensor):
+        return split_half(t)
+
+    def move_back(self, parts) -> Tensor:
+        return join_half(*parts)

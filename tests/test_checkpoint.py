@@ -55,14 +55,14 @@ def test_extra_tensor(saved):
 
 def test_misshapen_tensor(saved):
     _, path = saved
-    rewrite(path, lambda t: t.__setitem__("scales.1.checkerboard.0.scale", torch.ones(1, 5, 1, 1)))
-    with pytest.raises(CheckpointError, match=r"scales\.1\.checkerboard\.0\.scale is \(1, 5, 1, 1\)"):
+    rewrite(path, lambda t: t.__setitem__("scales.1.checkerboard.0.s_bound", torch.ones(1, 5, 1, 1)))
+    with pytest.raises(CheckpointError, match=r"scales\.1\.checkerboard\.0\.s_bound is \(1, 5, 1, 1\)"):
         RealNVP.from_pretrained(path)
 
 
 def test_non_finite_tensor(saved):
     _, path = saved
-    rewrite(path, lambda t: t["scales.0.checkerboard.0.scale"].fill_(float("nan")))
+    rewrite(path, lambda t: t["scales.0.checkerboard.0.s_bound"].fill_(float("nan")))
     with pytest.raises(CheckpointError, match="non-finite"):
         RealNVP.from_pretrained(path)
 
@@ -126,3 +126,15 @@ def test_load_by_repo_id_from_offline_cache(saved, tmp_path):
     assert torch.equal(loaded.log_prob(x, 0), model.log_prob(x, 0))
     with pytest.raises(Exception, match="(?i)offline|cannot find|not found|connection"):
         RealNVP.from_pretrained("someone/not-cached", cache_dir=tmp_path / "cache")
+
+
+def test_checkpoint_of_version_0_1_loads(saved, tmp_path):
+    """Version 0.1 named the couplings' log-scale bound `scale`; such files still load, exactly."""
+    model, path = saved
+    rewrite(path, lambda t: [t.__setitem__(k.replace(".s_bound", ".scale"), t.pop(k))
+                             for k in [k for k in t if k.endswith(".s_bound")]])
+    from safetensors import safe_open
+    with safe_open(str(path / "model.safetensors"), framework="pt") as f:
+        assert any(k.endswith(".scale") for k in f.keys())
+    loaded = RealNVP.from_pretrained(path)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))

@@ -11,6 +11,7 @@ from realnvp.flow import Scale
 from realnvp.nets import ResNet
 from realnvp.norm import FlowBatchNorm
 from realnvp.preprocess import LogitTransform, bits_per_dim, dequantize
+from realnvp.reshape import FactorOut, Squeeze, join_half, split_half, squeeze
 
 
 
@@ -60,7 +61,7 @@ def test_scale_is_bounded_by_learned_factor():
     with torch.no_grad():
         for p in layer.net.parameters():
             p.normal_(0, 5.0)
-        layer.scale.fill_(0.7)
+        layer.s_bound.fill_(0.7)
     _, ld = layer.encode(torch.randn(3, 1, 4, 4) * 10)
     assert ld.abs().max() <= 0.7 + 1e-12
 
@@ -100,10 +101,67 @@ def test_flow_batch_norm_eval_bijection_and_train_statistics():
     assert torch.allclose(ld[0, :, 0, 0], -0.5 * torch.log(var + bn.eps))
 
 
+class JoinedScale(torch.nn.Module):
+    """A scale with its factor-out pair joined back into one tensor, for assert_bijection."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+
+    def encode(self, x, y=None):
+        out, ld = self.scale.encode(x, y)
+        return (join_half(*out), join_half(*ld)) if isinstance(out, tuple) else (out, ld)
+
+    def decode(self, z, y=None):
+        if not self.scale.last:
+            z = split_half(z)
+        return self.scale.decode(z, y)
+
+
 def test_scale_layers_bijection():
     for last in (False, True):
         scale = randomize_(Scale(2, hidden=4, blocks=1, last=last), seed=4).eval()
-        assert_bijection(scale, torch.randn(2, 2, 4, 4))
+        assert_bijection(JoinedScale(scale), torch.randn(2, 2, 4, 4))
+
+
+def test_scale_is_couplings_squeeze_couplings_factor_out():
+    scale = Scale(2, hidden=4, blocks=1, last=False)
+    assert [name for name, _ in scale.steps()] == ["checkerboard", "squeeze", "channelwise", "factor_out"]
+    (z, kept), (ld_z, ld_kept) = scale.eval().encode(torch.randn(3, 2, 4, 4))
+    assert z.shape == kept.shape == ld_z.shape == ld_kept.shape == (3, 4, 2, 2)
+    assert [name for name, _ in Scale(2, hidden=4, blocks=1, last=True).steps()] == ["checkerboard"]
+
+
+def test_rearrangements_move_log_dets_with_their_elements():
+    x = torch.arange(2 * 2 * 4 * 4, dtype=torch.float64).reshape(2, 2, 4, 4)
+    for layer in (Squeeze(), FactorOut()):
+        out, ld = layer.encode(x)
+        assert all(t.abs().sum() == 0 for t in (ld if isinstance(ld, tuple) else (ld,)))
+        moved = layer.move(x)  # the same rearrangement applied to any tensor shaped like the input
+        assert all(torch.equal(a, b) for a, b in zip(moved if isinstance(moved, tuple) else (moved,),
+                                                     out if isinstance(out, tuple) else (out,)))
+        assert torch.equal(layer.move_back(moved), x)
+        assert torch.equal(layer.decode(out)[0], x)
+    assert torch.equal(FactorOut().encode(squeeze(x))[0][0], split_half(squeeze(x))[0])
+
+
+def test_flow_batch_norm_averaged_statistics_variant():
+    """Appendix E: in training, normalize with the running averages updated by this batch
+    (rho = 0.95), gradients through the batch part; evaluation is the same fixed map."""
+    bn = FlowBatchNorm(3, momentum=0.05, training_statistics="averaged").double()
+    x = torch.randn(16, 3, 4, 4, dtype=torch.float64) * 3 + 2
+    x.requires_grad_(True)
+    z, ld = bn.encode(x)
+    mean = 0.95 * 0 + 0.05 * x.detach().mean((0, 2, 3))
+    var = 0.95 * 1 + 0.05 * x.detach().var((0, 2, 3), unbiased=False)
+    assert torch.allclose(bn.running_mean, mean) and torch.allclose(bn.running_var, var)
+    assert torch.allclose(ld[0, :, 0, 0], -0.5 * torch.log(var + bn.eps))
+    z.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    bn.eval()
+    assert_bijection(bn, torch.randn(2, 3, 2, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="training_statistics"):
+        FlowBatchNorm(3, training_statistics="running")
 
 
 def test_logit_transform():

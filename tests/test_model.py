@@ -55,7 +55,7 @@ def test_log_prob_matches_autograd_jacobian(channels, size, num_scales):
     model.train()
     with torch.no_grad():
         for _ in range(3):
-            model.log_prob(torch.rand(8, channels, size, size, dtype=torch.float64))
+            model(torch.rand(8, channels, size, size, dtype=torch.float64))  # training forward
     model.eval()
     bn_means = [b for n, b in model.named_buffers() if n.endswith("running_mean") and "net" not in n]
     assert all(b.abs().sum() > 0 for b in bn_means)
@@ -182,7 +182,7 @@ def test_input_validation_messages():
 def test_non_finite_values_raise_and_say_where():
     model = tiny_model(1, 4, 2)
     with torch.no_grad():
-        model.scales[0].channelwise[2].scale.fill_(float("nan"))
+        model.scales[0].channelwise[2].s_bound.fill_(float("nan"))
     with pytest.raises(NonFiniteError, match=r"scales\.0\.channelwise\.2 \(ChannelCoupling\)"):
         model.log_prob(torch.rand(1, 1, 4, 4, dtype=torch.float64))
     model = tiny_model(1, 4, 2)
@@ -194,7 +194,7 @@ def test_non_finite_values_raise_and_say_where():
 
 def test_training_mode_gradients_reach_every_parameter():
     model = tiny_model(1, 4, 2).train()
-    loss = -model.log_prob(torch.rand(4, 1, 4, 4, dtype=torch.float64)).mean()
+    loss = -model(torch.rand(4, 1, 4, 4, dtype=torch.float64)).mean()
     loss.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
     assert not missing, missing
@@ -237,3 +237,152 @@ class TestClassConditional:
             model.log_prob(x, torch.tensor([0, 3]))
         with pytest.raises(ValueError, match="shape"):
             model.log_prob(x, torch.tensor([0, 1, 2]))
+
+
+# ----------------------------------------------------------------------------- the walk
+def elementwise_model(channels, size, num_scales):
+    """A model whose every layer is element-wise: the s/t networks' first convolutions are
+    zero, so each coupling's scale and shift depend on the position only (through padding and
+    the biases), not on the input. Its Jacobian is a permuted diagonal."""
+    model = tiny_model(channels, size, num_scales)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if ".stem." in name and "original0" in name:
+                p.zero_()
+    return model
+
+
+@pytest.mark.parametrize("channels,size,num_scales", [(1, 4, 2), (2, 8, 3), (3, 4, 2)])
+def test_nll_map_places_each_term_on_its_pixel(channels, size, num_scales):
+    """Against autograd, pixel by pixel (not only the sum): for an element-wise flow each
+    input element x_i goes to one latent element z_j with dz_j/dx_i on the diagonal of the
+    permuted Jacobian, and its term is -log|dz_j/dx_i| - log N(z_j)."""
+    model = elementwise_model(channels, size, num_scales)
+    x = torch.rand(1, channels, size, size, dtype=torch.float64)
+    jac = torch.autograd.functional.jacobian(lambda v: flat_latents(model.encode(v)), x)[0].reshape(x.numel(), x.numel())
+    assert ((jac != 0).sum(0) == 1).all(), "the test needs an element-wise flow"
+    z = flat_latents(model.encode(x))[0]
+    rows = jac.abs().argmax(0)  # latent index of each input element
+    per_element = -(jac.abs().max(0).values.log() + (-0.5 * z[rows] ** 2 - 0.5 * math.log(2 * math.pi)))
+    expected = per_element.reshape(channels, size, size).sum(0)
+    assert torch.allclose(model.nll_map(x)[0], expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("channels,size,num_scales", CONFIGS)
+def test_decode_log_det_is_minus_encode_log_det(channels, size, num_scales):
+    model = tiny_model(channels, size, num_scales)
+    x = torch.rand(3, channels, size, size, dtype=torch.float64)
+    latents = model.encode(x)
+    prior = sum(standard_normal(z) for z in latents)
+    x_back, decode_logdet = model.decode_with_logdet(latents)
+    assert torch.allclose(x_back, x, atol=1e-9)
+    assert torch.allclose(decode_logdet, -(model.log_prob(x) - prior), rtol=1e-10, atol=1e-9)
+    # and against autograd for one sample
+    expected = jacobian_logabsdet(lambda v: model.decode([t[None] for t in unflatten(model, v)])[0],
+                                  flat_latents(latents)[0])
+    assert decode_logdet[0].item() == pytest.approx(expected.item(), rel=1e-7)
+
+
+def standard_normal(z):
+    return (-0.5 * z**2 - 0.5 * math.log(2 * math.pi)).flatten(1).sum(1)
+
+
+def unflatten(model, flat):
+    out, start = [], 0
+    for shape in model.latent_shapes():
+        n = math.prod(shape)
+        out.append(flat[start:start + n].reshape(shape))
+        start += n
+    return out
+
+
+@pytest.mark.parametrize("channels,size,num_scales", CONFIGS + [(3, 16, 4)])
+def test_latent_shapes_and_assemble_follow_the_walk(channels, size, num_scales):
+    model = tiny_model(channels, size, num_scales)
+    x = torch.rand(2, channels, size, size, dtype=torch.float64)
+    latents = model.encode(x)
+    assert [tuple(z.shape[1:]) for z in latents] == model.latent_shapes()
+    # assemble is the inverse of the walk's rearrangements: element ids come back to their place
+    ids = torch.arange(x.numel() // 2, dtype=torch.float64).reshape(1, channels, size, size)
+    parts, t = [], ids
+    for scale in model.scales:
+        t = scale.move(t)
+        z, t = t if isinstance(t, tuple) else (t, None)
+        parts.append(z)
+    assert torch.equal(model.assemble(parts), ids)
+
+
+# ----------------------------------------------------------------------------- semantics
+def test_density_is_the_fixed_bijection_in_training_mode_too():
+    """log_prob, bits_per_dim, nll_map, encode evaluate the fixed bijection whatever the mode:
+    one image alone and inside a batch give the same value, and no running average moves."""
+    model = tiny_model(1, 4, 2, dtype=torch.float32).train()
+    x = torch.rand(8, 1, 4, 4)
+    buffers = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    with torch.no_grad():
+        alone, batch = model.log_prob(x[:1]), model.log_prob(x)
+        assert torch.allclose(alone, batch[:1], atol=1e-4)
+        assert torch.allclose(model.nll_map(x[:1]), model.nll_map(x)[:1], atol=1e-4)
+        assert torch.allclose(model.encode(x[:1])[0], model.encode(x)[0][:1], atol=1e-5)
+        model.bits_per_dim(x), model.log_prob_terms(x), model.decode(model.encode(x))
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in buffers.items()), "running averages moved"
+    assert model.training, "the mode is restored"
+    eval_value = model.eval().log_prob(x)
+    assert torch.allclose(batch, eval_value)
+    # forward is the training objective: batch statistics in training mode
+    model.train()
+    assert not torch.allclose(model(x[:2]), model(x)[:2], atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_precision_model_is_refused_with_what_to_do(dtype):
+    model = tiny_model(1, 4, 2, dtype=torch.float32).to(dtype)
+    x = torch.rand(2, 1, 4, 4, dtype=dtype)
+    for call in (lambda: model.log_prob(x), lambda: model.encode(x), lambda: model.sample(2),
+                 lambda: model.nll_map(x)):
+        with pytest.raises(TypeError, match=r"model\.float\(\)"):
+            call()
+
+
+def test_autocast_applies_to_the_training_forward_only():
+    model = tiny_model(1, 8, 2, dtype=torch.float32, hidden_channels=8)
+    x = torch.rand(4, 1, 8, 8) * 0.9 + 0.05
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    reference_train = model(x)  # (moves the running averages: restore them before each pass)
+    reference_eval = model.log_prob(x)
+    model.set_autocast(torch.bfloat16)
+    # evaluation ignores autocast entirely: bit-identical
+    assert torch.equal(model.log_prob(x), reference_eval)
+    model.load_state_dict(state)
+    mixed = model(x)
+    assert mixed.dtype == torch.float32
+    # the training objective in bf16 convolutions: within 1% of the float32 value per image
+    assert torch.allclose(mixed, reference_train, rtol=1e-2), (mixed, reference_train)
+    assert not torch.equal(mixed, reference_train), "autocast had no effect"
+
+
+def test_training_batch_of_one_with_1x1_coarsest_scale_says_what_to_change():
+    model = tiny_model(1, 2, 2).train()
+    with pytest.raises(ValueError, match="batch of at least 2"):
+        model(torch.rand(1, 1, 2, 2, dtype=torch.float64))
+    model(torch.rand(2, 1, 2, 2, dtype=torch.float64))  # two images are enough
+    assert torch.isfinite(model.log_prob(torch.rand(1, 1, 2, 2, dtype=torch.float64))).all()
+
+
+def test_weight_norm_scales_are_every_weight_normalized_convolution():
+    model = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=2, num_classes=3)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(hasattr(m, "parametrizations") for m in convs)
+    found = {id(p) for p in model.weight_norm_scales()}
+    assert found == {id(m.parametrizations.weight.original0) for m in convs}
+
+
+def test_averaged_batch_norm_statistics_option():
+    model = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=1,
+                    bn_training_statistics="averaged").double()
+    norms = [m for m in model.modules() if type(m).__name__ == "FlowBatchNorm"]
+    assert norms and all(m.training_statistics == "averaged" for m in norms)
+    lp = model(torch.rand(4, 1, 4, 4, dtype=torch.float64))
+    lp.sum().backward()
+    assert torch.isfinite(lp).all()

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from realnvp.reshape import Squeeze, join_half, split_half, squeeze, unsqueeze
+from realnvp.reshape import join_half, split_half, squeeze, unsqueeze
 
 
 def test_squeeze_shapes_and_inverse():
@@ -36,11 +36,3 @@ def test_squeeze_leading_dims_and_errors():
     assert torch.equal(squeeze(x)[1], squeeze(x[1]))
     with pytest.raises(ValueError, match="even"):
         squeeze(torch.randn(1, 1, 3, 4))
-
-
-def test_squeeze_bijection_logdet_zero():
-    layer = Squeeze()
-    x = torch.randn(2, 1, 4, 4)
-    z, ld = layer.encode(x)
-    assert ld.shape == z.shape and ld.abs().sum() == 0
-    assert torch.equal(layer.decode(z)[0], x)
