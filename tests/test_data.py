@@ -1,24 +1,39 @@
 """Tests of train/data.py. Nothing here touches the network: the torchvision data sets are
 read from tiny fake copies written in their on-disk formats."""
 
+import gzip
+import hashlib
 import math
 import pickle
+import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from train import data as data_module
+from train import photo_manifest
 from train.data import (
     DATASET_NAMES,
     ArrayImages,
     DatasetInfo,
     ImageSubset,
+    PhotoChecksumError,
     ToUnitInterval,
     build_datasets,
     histogram_baseline_bpd,
+    read_idx,
 )
+
+
+@pytest.fixture(autouse=True)
+def no_system_data(monkeypatch):
+    """Tests never depend on Debian's data packages being installed (or not)."""
+    monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", Path("/nonexistent/fashion-mnist"))
+    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", Path("/nonexistent/mate/nature"))
 
 
 def assert_quantized(x: torch.Tensor, num_levels: int) -> None:
@@ -120,14 +135,6 @@ def test_mnist5k_histogram_baseline(mnist5k):
     assert 1.6 < bpd < 1.95
 
 
-def test_histogram_baseline_formula():
-    # one pixel, two levels: train levels [0, 0, 1] -> p(1) = (1 + 1) / (3 + 2)
-    info = DatasetInfo("tiny", 1, 1, 2, None, natural_images=False)
-    train = ImageSubset(ArrayImages(torch.tensor([0, 0, 1], dtype=torch.uint8).reshape(3, 1, 1, 1), torch.zeros(3)), None, ToUnitInterval(2))
-    test = ImageSubset(ArrayImages(torch.ones(1, 1, 1, 1, dtype=torch.uint8), torch.zeros(1)), None, ToUnitInterval(2))
-    assert histogram_baseline_bpd(train, test, info) == pytest.approx(-math.log2(0.4))
-
-
 # --------------------------------------------------------------------------------------
 # digits
 # --------------------------------------------------------------------------------------
@@ -152,13 +159,43 @@ def test_digits():
 
 
 # --------------------------------------------------------------------------------------
-# photos
+# photos: small generated photographs stand in for the manifest's (monkeypatched sources)
 # --------------------------------------------------------------------------------------
 
+FAKE_CROP = 8  # scales: shorter sides 16, 32 and 64 px
 
-@pytest.fixture(scope="module")
-def photos():
-    return build_datasets("photos", seed=0)
+
+def fake_photo(rng, height, width):
+    """A smooth gradient with a few solid rectangles: edges and flat areas, like a photo."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    image = np.stack([xx * 255 // width, yy * 255 // height, (xx + yy) * 127 // (height + width)], -1)
+    for _ in range(4):
+        top, left = rng.integers(0, height - 8), rng.integers(0, width - 8)
+        image[top : top + rng.integers(4, 30), left : left + rng.integers(4, 30)] = rng.integers(0, 256, 3)
+    return image.astype(np.uint8)
+
+
+@pytest.fixture
+def fake_photos(tmp_path, monkeypatch):
+    """A manifest of generated PNGs: 3 test and 1 validation photographs (required sources),
+    2 training ones from a required source and 2 from the optional one. Returns the optional
+    source's directory (delete it to simulate a machine without mate-backgrounds)."""
+    rng = np.random.default_rng(0)
+    dirs = {s: tmp_path / s for s in (photo_manifest.SKIMAGE, photo_manifest.SKLEARN, photo_manifest.MATE)}
+    layout = [("t1", "skimage", "test", 70, 90), ("t2", "sklearn", "test", 80, 80), ("t3", "skimage", "test", 66, 100),
+              ("v1", "sklearn", "val", 72, 96), ("a", "skimage", "train", 75, 110), ("b", "skimage", "train", 40, 60),
+              ("m1", "mate-backgrounds", "train", 90, 130), ("m2", "mate-backgrounds", "train", 100, 70)]
+    photos = []
+    for name, source, split, height, width in layout:
+        dirs[source].mkdir(exist_ok=True)
+        path = dirs[source] / f"{name}.png"
+        Image.fromarray(fake_photo(rng, height, width)).save(path)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        photos.append(photo_manifest.Photo(name, source, path.name, sha, split, "generated", "CC0"))
+    monkeypatch.setattr(photo_manifest, "PHOTOS", tuple(photos))
+    monkeypatch.setattr(photo_manifest, "source_dir", dirs.__getitem__)
+    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", dirs[photo_manifest.MATE])
+    return dirs[photo_manifest.MATE]
 
 
 def expected_crop(dataset, index):
@@ -168,55 +205,136 @@ def expected_crop(dataset, index):
     return crop.flip(-1) if flip else crop
 
 
-def test_photos_items(photos):
-    train, val, test, info = photos
-    assert info == DatasetInfo("photos", 3, 32, 256, None, natural_images=True)
-    assert len(train) == 20_000 and len(val) == 1000 and len(test) == 1000
+def test_photos_items(fake_photos):
+    train, val, test, info = build_datasets("photos", image_size=FAKE_CROP, seed=0)
+    assert info == DatasetInfo("photos", 3, FAKE_CROP, 256, None, natural_images=True)
+    assert (len(train), len(val), len(test)) == (20_000, 1000, 1000)
     for dataset in (train, val, test):
-        for i in range(3):
-            x, _ = assert_item(dataset, i, (3, 32, 32), 256)
+        for i in range(5):
+            x, _ = assert_item(dataset, i, (3, FAKE_CROP, FAKE_CROP), 256)
             assert torch.equal(x, expected_crop(dataset, i))
 
 
-def test_photos_flips_in_train_only(photos):
-    train, val, test, _ = photos
+def test_photos_whole_photographs_held_out(fake_photos):
+    train, val, test, _ = build_datasets("photos", image_size=FAKE_CROP)
+    assert test.photo_names == {"t1", "t2", "t3"} and val.photo_names == {"v1"}
+    assert train.photo_names == {"a", "b", "m1", "m2"}
+    # every crop of each split comes from that split's photographs, at each of the scales
+    assert {test.regions[test.crop_params(i).region].name for i in range(1000)} == {"t1", "t2", "t3"}
+    assert {r.scale for r in test.regions} == {16, 32, 64}
+    # each scale gets about a third of the crops
+    scales = [test.regions[test.crop_params(i).region].scale for i in range(900)]
+    assert all(250 < scales.count(s) < 350 for s in (16, 32, 64))
+
+
+def test_photos_scales(fake_photos):
+    train, _, _, _ = build_datasets("photos", image_size=FAKE_CROP)
+    for region in train.regions:
+        height, width = region.pixels.shape[1:]
+        native = {"a": (75, 110), "b": (40, 60), "m1": (90, 130), "m2": (100, 70)}[region.name]
+        assert region.rows == (0, height)  # whole photographs
+        # shorter side = the scale, or the native size: photographs are never upscaled
+        assert min(height, width) == min(region.scale, min(native))
+        assert abs(width / height - native[1] / native[0]) < 0.05
+
+
+def test_photos_flips_in_train_only(fake_photos):
+    train, val, test, _ = build_datasets("photos", image_size=FAKE_CROP)
     train_flips = [train.crop_params(i).flip for i in range(100)]
     assert any(train_flips) and not all(train_flips)
     assert not any(d.crop_params(i).flip for d in (val, test) for i in range(300))
 
 
-def test_photos_held_out(photos):
-    train, val, test, _ = photos
-    assert not train.photo_names & test.photo_names
-    assert not val.photo_names & test.photo_names
-    # validation strips never overlap the rows training crops come from
-    train_rows = {(r.name, r.scale): r.rows for r in train.regions}
-    for r in val.regions:
-        start, stop = train_rows[(r.name, r.scale)]
-        assert r.rows[0] >= stop or r.rows[1] <= start
-    # every scale is represented in training and test
-    assert {r.scale for r in train.regions} == {r.scale for r in test.regions}
-
-
-def test_photos_reproducible(photos):
-    train, val, test, _ = photos
-    train2, val2, test2, _ = build_datasets("photos", seed=0)
-    train3, _, test3, _ = build_datasets("photos", seed=1)
+def test_photos_reproducible(fake_photos):
+    train, val, test, _ = build_datasets("photos", image_size=FAKE_CROP, seed=0)
+    train2, val2, test2, _ = build_datasets("photos", image_size=FAKE_CROP, seed=0)
+    train3, val3, test3, _ = build_datasets("photos", image_size=FAKE_CROP, seed=1)
     indices = range(0, 1000, 97)
     params = [train.crop_params(i) for i in indices]
     assert params == [train2.crop_params(i) for i in indices]
     assert params != [train3.crop_params(i) for i in indices]
-    assert [test.crop_params(i) for i in indices] == [test3.crop_params(i) for i in indices]
-    assert torch.equal(test[5][0], test3[5][0]) and torch.equal(val[5][0], val2[5][0])
+    # validation and test crops are fixed whatever the seed
+    for a, b in ((test, test3), (val, val3)):
+        assert [a.crop_params(i) for i in indices] == [b.crop_params(i) for i in indices]
+        assert torch.equal(a[5][0], b[5][0])
     train2.set_epoch(1)
     assert params != [train2.crop_params(i) for i in indices]
 
 
-def test_photos_image_size():
-    train, val, test, info = build_datasets("photos", image_size=64)
-    assert info.image_size == 64
-    for dataset in (train, val, test):
-        assert_item(dataset, 0, (3, 64, 64), 256)
+def test_photos_without_optional_source(fake_photos, capsys):
+    _, _, test, _ = build_datasets("photos", image_size=FAKE_CROP)
+    assert "mate-backgrounds" not in capsys.readouterr().err
+    shutil.rmtree(fake_photos)
+    train, val, test2, _ = build_datasets("photos", image_size=FAKE_CROP)
+    note = capsys.readouterr().err
+    assert "apt-get install mate-backgrounds" in note and "2 training photographs" in note
+    assert train.photo_names == {"a", "b"} and val.photo_names == {"v1"}
+    # the test split does not depend on the optional package
+    assert [test.crop_params(i) for i in range(50)] == [test2.crop_params(i) for i in range(50)]
+    assert all(torch.equal(test[i][0], test2[i][0]) for i in range(50))
+
+
+def test_photos_no_validation(fake_photos):
+    train, val, _, _ = build_datasets("photos", image_size=FAKE_CROP, val_fraction=0.0)
+    assert len(val) == 0 and "v1" in train.photo_names
+
+
+def test_photos_checksum_mismatch(fake_photos):
+    path = fake_photos / "m1.png"
+    Image.fromarray(np.zeros((90, 130, 3), np.uint8)).save(path)
+    with pytest.raises(PhotoChecksumError, match="m1") as err:
+        build_datasets("photos", image_size=FAKE_CROP)
+    assert str(path) in str(err.value) and "SHA-256" in str(err.value)
+
+
+def test_photos_missing_required_photo(fake_photos):
+    (photo_manifest.source_dir(photo_manifest.SKIMAGE) / "t1.png").unlink()
+    with pytest.raises(FileNotFoundError, match="t1"):
+        build_datasets("photos", image_size=FAKE_CROP)
+
+
+def test_manifest():
+    photos = photo_manifest.PHOTOS
+    assert len({p.name for p in photos}) == len(photos)
+    assert all(len(p.sha256) == 64 and p.licence and p.kind for p in photos)
+    held_out = [p for p in photos if p.split in ("val", "test")]
+    # held-out photographs come from always-installed sources, so the splits never change
+    assert all(p.source not in photo_manifest.OPTIONAL_SOURCES for p in held_out)
+    test = [p for p in photos if p.split == "test"]
+    assert len(test) >= 4 and len({p.kind for p in test}) == len(test)
+    assert 1 <= sum(p.split == "val" for p in photos) <= 2
+    assert sum(p.source == photo_manifest.MATE for p in photos) == 12
+
+
+def test_real_photos_without_mate_backgrounds(monkeypatch, capsys):
+    # the scikit-image and scikit-learn photographs are always there: check their hashes and split
+    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", Path("/nonexistent/mate/nature"))
+    train, val, test, info = build_datasets("photos")
+    assert "apt-get install mate-backgrounds" in capsys.readouterr().err
+    assert test.photo_names == {"astronaut", "chelsea", "china", "coffee"}
+    assert val.photo_names == {"flower"}
+    assert train.photo_names == {"rocket", "motorcycle", "hubble_deep_field", "immunohistochemistry", "retina"}
+    assert {r.scale for r in test.regions} == {64, 128, 256}
+    assert_item(test, 0, (3, 32, 32), 256)
+
+
+def test_photos_v1_unchanged():
+    """photos-v1 is the split of the bundled `photos` model: coffee held out, the bottom strip
+    of each training photograph for validation."""
+    train, val, test, info = build_datasets("photos-v1", seed=0)
+    assert info == DatasetInfo("photos-v1", 3, 32, 256, None, natural_images=True)
+    assert (len(train), len(val), len(test)) == (20_000, 1000, 1000)
+    assert test.photo_names == {"coffee"} and train.photo_names == {"astronaut", "chelsea", "rocket", "motorcycle"}
+    train_rows = {(r.name, r.scale): r.rows for r in train.regions}
+    for r in val.regions:
+        start, stop = train_rows[(r.name, r.scale)]
+        assert r.rows[0] >= stop or r.rows[1] <= start
+    assert {r.scale for r in train.regions} == {r.scale for r in test.regions} == {1.0, 0.5, 0.25}
+    # pinned (values of the original `photos` code): crops the bundled model's reference.json scored
+    assert test.crop_params(0) == (0, 105, 228, False) and test.crop_params(999) == (0, 289, 151, False)
+    x, _ = assert_item(test, 0, (3, 32, 32), 256)
+    assert torch.equal(x, expected_crop(test, 0))
+    assert int((x * 255).round().sum()) == 271070 and int((test[999][0] * 255).round().sum()) == 143220
 
 
 # --------------------------------------------------------------------------------------
@@ -230,26 +348,106 @@ def write_idx(path, array: np.ndarray) -> None:
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
-def write_fake_mnist(root, folder, num_train=30, num_test=10):
-    raw = root / folder / "raw"
-    raw.mkdir(parents=True)
+def write_fake_mnist(root, folder, num_train=30, num_test=10, compress=False):
+    """Fake MNIST-like IDX files in ``root/folder/raw`` (``folder=None``: in ``root`` itself);
+    returns the arrays written, ``{prefix: (images, labels)}``."""
+    raw = root if folder is None else root / folder / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
+    written = {}
     for prefix, n in (("train", num_train), ("t10k", num_test)):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, n))
+        images, labels = rng.integers(0, 256, (n, 28, 28)).astype(np.uint8), rng.integers(0, 10, n).astype(np.uint8)
+        for stem, array in ((f"{prefix}-images-idx3-ubyte", images), (f"{prefix}-labels-idx1-ubyte", labels)):
+            write_idx(raw / stem, array)
+            if compress:  # as Debian's dataset-fashion-mnist ships them
+                (raw / f"{stem}.gz").write_bytes(gzip.compress((raw / stem).read_bytes()))
+                (raw / stem).unlink()
+        written[prefix] = (images, labels)
+    return written
 
 
-@pytest.mark.parametrize("name, folder", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
-def test_mnist_like(tmp_path, name, folder):
-    write_fake_mnist(tmp_path, folder)
-    train, val, test, info = build_datasets(name, root=tmp_path, download=False, seed=0)
-    assert info == DatasetInfo(name, 1, 28, 256, 10, natural_images=False)
+def test_mnist(tmp_path):
+    write_fake_mnist(tmp_path, "MNIST")
+    train, val, test, info = build_datasets("mnist", root=tmp_path, download=False, seed=0)
+    assert info == DatasetInfo("mnist", 1, 28, 256, 10, natural_images=False)
     assert (len(train), len(val), len(test)) == (27, 3, 10)
     assert not set(train.indices) & set(val.indices)
     for dataset in (train, val, test):
         x, y = assert_item(dataset, 0, (1, 28, 28), 256, 10)
         image, label = dataset.base.data[dataset.indices[0]], dataset.base.targets[dataset.indices[0]]
         assert torch.equal(x * 255, image.float().unsqueeze(0)) and y == label
+
+
+def no_download(*args, **kwargs):
+    raise AssertionError("nothing may be downloaded when the files are present")
+
+
+@pytest.mark.parametrize("place", ["torchvision layout", "root", "system"])
+@pytest.mark.parametrize("compress", [False, True])
+def test_fashion_mnist_local_files(tmp_path, monkeypatch, place, compress):
+    monkeypatch.setattr(data_module.tv_datasets, "FashionMNIST", no_download)
+    root = tmp_path / "root"
+    if place == "torchvision layout":
+        written = write_fake_mnist(root, "FashionMNIST", compress=compress)
+    elif place == "root":
+        written = write_fake_mnist(root, None, compress=compress)
+    else:  # Debian's /usr/share/datasets/fashion-mnist
+        written = write_fake_mnist(tmp_path / "system", None, compress=compress)
+        monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
+    train, val, test, info = build_datasets("fashion-mnist", root=root, download=True, seed=0)
+    assert info == DatasetInfo("fashion-mnist", 1, 28, 256, 10, natural_images=False)
+    assert (len(train), len(val), len(test)) == (27, 3, 10)
+    assert not set(train.indices) & set(val.indices) and sorted(train.indices + val.indices) == list(range(30))
+    for dataset, prefix in ((train, "train"), (val, "train"), (test, "t10k")):
+        images, labels = written[prefix]
+        for i in range(len(dataset)):
+            x, y = assert_item(dataset, i, (1, 28, 28), 256, 10)
+            j = dataset.indices[i]
+            assert torch.equal(x * 255, torch.from_numpy(images[j]).float().unsqueeze(0)) and y == labels[j]
+    assert test.indices == list(range(10))  # the official test set, whole
+    _, val1, test1, _ = build_datasets("fashion-mnist", root=root, download=False, seed=1)
+    assert val1.indices != val.indices and test1.indices == test.indices
+
+
+def test_fashion_mnist_prefers_root_over_system(tmp_path, monkeypatch):
+    write_fake_mnist(tmp_path / "root", "FashionMNIST", num_test=10)
+    write_fake_mnist(tmp_path / "system", None, num_test=7)
+    monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
+    assert len(build_datasets("fashion-mnist", root=tmp_path / "root", download=False)[2]) == 10
+    assert len(build_datasets("fashion-mnist", root=tmp_path / "elsewhere", download=False)[2]) == 7
+
+
+def test_fashion_mnist_missing(tmp_path):
+    with pytest.raises(FileNotFoundError) as err:
+        build_datasets("fashion-mnist", root=tmp_path, download=False)
+    message = str(err.value)
+    assert "apt-get install dataset-fashion-mnist" in message and "--root DIR without --no-download" in message
+    assert str(tmp_path) in message and "t10k-images-idx3-ubyte" in message
+
+
+def test_fashion_mnist_downloads_only_when_missing(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_download(root, train, download):  # what torchvision leaves behind: .gz and extracted files
+        calls.append((root, download))
+        write_fake_mnist(Path(root), "FashionMNIST", compress=True)
+
+    monkeypatch.setattr(data_module.tv_datasets, "FashionMNIST", fake_download)
+    _, _, test, _ = build_datasets("fashion-mnist", root=tmp_path, download=True)
+    assert calls == [(str(tmp_path), True)] and len(test) == 10
+
+
+def test_read_idx(tmp_path):
+    array = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    write_idx(tmp_path / "a", array)
+    (tmp_path / "a.gz").write_bytes(gzip.compress((tmp_path / "a").read_bytes()))
+    assert np.array_equal(read_idx(tmp_path / "a"), array) and np.array_equal(read_idx(tmp_path / "a.gz"), array)
+    (tmp_path / "short").write_bytes((tmp_path / "a").read_bytes()[:-1])
+    with pytest.raises(ValueError, match="bytes follow"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01" + bytes(8))
+    with pytest.raises(ValueError, match="not an IDX"):
+        read_idx(tmp_path / "bad")
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10", "celeba"])

@@ -11,19 +11,28 @@ always carved out of the training images, never out of the test set.
 from __future__ import annotations
 
 import functools
+import gzip
+import hashlib
+import io
 import math
+import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-DATASET_NAMES = ("mnist5k", "digits", "photos", "mnist", "fashion-mnist", "cifar10", "celeba", "folder")
+from . import photo_manifest
+from .baselines import histogram_baseline_bpd  # noqa: F401  (re-exported: it used to live here)
+
+DATASET_NAMES = ("mnist5k", "digits", "photos", "photos-v1", "mnist", "fashion-mnist", "cifar10", "celeba", "folder")
 
 # Fixed seeds for the splits that must never change, whatever `seed` a run uses.
 TEST_SPLIT_SEED = 0
@@ -191,45 +200,68 @@ def _build_digits(image_size, val_fraction, seed):
 
 
 # --------------------------------------------------------------------------------------
-# Offline data set: photos (random crops of scikit-image's colour photographs)
+# Offline data sets: photos (random crops of real photographs), photos-v1 (the first version)
 # --------------------------------------------------------------------------------------
 
-PHOTOS_TRAIN = ("astronaut", "chelsea", "rocket", "motorcycle")
-PHOTOS_TEST = ("coffee",)  # whole photographs never seen in training
-# Each photo is used at native resolution and downscaled by 2 and 4: native crops give fine
-# texture, the downscaled ones more structure per crop. Each scale gets an equal share of crops.
-PHOTO_SCALES = (1.0, 0.5, 0.25)
 PHOTOS_DEFAULT_SIZE = 32
 PHOTOS_TRAIN_CROPS = 20_000  # per epoch
 PHOTOS_EVAL_CROPS = 1_000  # validation and test each
+# Each photograph is downscaled so that its shorter side is 2, 4 and 8 crop sizes (64, 128 and
+# 256 px for 32x32 crops): a crop then holds half, a quarter or an eighth of the picture's
+# height, i.e. whole objects and edges as well as texture. Each scale gets an equal share of
+# crops. Photographs are never upscaled (a shorter side below the target is kept as it is).
+PHOTO_SHORT_SIDES = (2, 4, 8)  # in crop sizes
 
 _TRAIN_STREAM, _VAL_STREAM, _TEST_STREAM = 0, 1, 2
 
 
-def _load_photo(name: str) -> torch.Tensor:
-    """A photo from ``skimage.data`` as a uint8 ``(3, H, W)`` tensor."""
-    import skimage.data
+class PhotoChecksumError(ValueError):
+    """A photograph's file does not have the SHA-256 recorded in ``train/photo_manifest.py``."""
 
-    if name == "motorcycle":
-        array = skimage.data.stereo_motorcycle()[0]  # left view of the stereo pair
-    else:
-        array = getattr(skimage.data, name)()
-    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint8:
-        raise ValueError(f"skimage.data.{name} is not an 8-bit colour image")
-    return torch.from_numpy(np.ascontiguousarray(array[:, :, :3])).permute(2, 0, 1).contiguous()
+
+def _photo_path(photo: photo_manifest.Photo) -> Path:
+    return photo_manifest.source_dir(photo.source) / photo.file
 
 
 @functools.lru_cache(maxsize=None)
-def _load_scaled_photo(name: str, scale: float) -> torch.Tensor:
-    photo = _load_photo(name)
-    if scale == 1.0:
-        return photo
-    height, width = photo.shape[1:]
-    return TF.resize(photo, [round(height * scale), round(width * scale)], antialias=True)
+def _read_photo_file(path: Path, sha256: str, name: str) -> bytes:
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != sha256:
+        raise PhotoChecksumError(
+            f"photo {name!r}: {path} has SHA-256 {digest}, but train/photo_manifest.py records {sha256}. "
+            "The file changed (another package version?); the photos split is only defined for the recorded "
+            "files, so it is not used.")
+    return data
+
+
+def load_photo(photo: photo_manifest.Photo) -> torch.Tensor:
+    """A manifest photograph as a uint8 ``(3, H, W)`` tensor, after checking its SHA-256."""
+    data = _read_photo_file(_photo_path(photo), photo.sha256, photo.name)
+    with Image.open(io.BytesIO(data)) as image:
+        array = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+@functools.lru_cache(maxsize=None)
+def _scaled_photo(photo: photo_manifest.Photo, path: Path, short_sides: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
+    """``photo`` downscaled (Lanczos, Pillow's reducing_gap=3) so its shorter side is each of ``short_sides``
+    (``path`` is part of the cache key only)."""
+    pixels = load_photo(photo)
+    image = Image.fromarray(pixels.permute(1, 2, 0).numpy())
+    out = []
+    for side in short_sides:
+        factor = min(1.0, side / min(image.size))
+        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+        scaled = image if factor == 1.0 else image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        out.append(torch.from_numpy(np.asarray(scaled).copy()).permute(2, 0, 1).contiguous())
+    return tuple(out)
 
 
 class PhotoRegion(NamedTuple):
-    """Rows ``rows[0]:rows[1]`` of photo ``name`` downscaled by ``scale``."""
+    """Rows ``rows[0]:rows[1]`` of photo ``name`` at ``scale``: for ``photos`` the target
+    shorter side in pixels, for ``photos-v1`` the downscale factor. Crops are shared equally
+    between scales."""
 
     name: str
     scale: float
@@ -237,23 +269,89 @@ class PhotoRegion(NamedTuple):
     pixels: torch.Tensor  # uint8 (3, h, w)
 
 
-class CropParams(NamedTuple):
-    region: int
-    top: int
-    left: int
-    flip: bool
+def photo_short_sides(crop_size: int) -> tuple[int, ...]:
+    return tuple(m * crop_size for m in PHOTO_SHORT_SIDES)
+
+
+def whole_photo_regions(photos: Sequence[photo_manifest.Photo], crop_size: int) -> list[PhotoRegion]:
+    """Every photograph at every scale of ``photo_short_sides(crop_size)``, whole."""
+    sides = photo_short_sides(crop_size)
+    regions = []
+    for photo in photos:
+        for side, pixels in zip(sides, _scaled_photo(photo, _photo_path(photo), sides)):
+            if min(pixels.shape[1:]) >= crop_size:
+                regions.append(PhotoRegion(photo.name, side, (0, pixels.shape[1]), pixels))
+    return regions
+
+
+def available_photos() -> tuple[dict[str, list[photo_manifest.Photo]], list[photo_manifest.Photo]]:
+    """The manifest's photographs present on this machine by split, and the missing ones of
+    optional sources. A missing photograph of a required source raises FileNotFoundError."""
+    present: dict[str, list[photo_manifest.Photo]] = {"train": [], "val": [], "test": []}
+    missing = []
+    for photo in photo_manifest.PHOTOS:
+        path = _photo_path(photo)
+        if path.is_file():
+            present[photo.split].append(photo)
+        elif photo.source in photo_manifest.OPTIONAL_SOURCES and photo.split == "train":
+            missing.append(photo)
+        else:
+            raise FileNotFoundError(f"photo {photo.name!r} ({photo.source}) not found at {path}; "
+                                    f"reinstall the {photo.source} package")
+    return present, missing
+
+
+def _build_photos(image_size, val_fraction, seed):
+    size = PHOTOS_DEFAULT_SIZE if image_size is None else image_size
+    present, missing = available_photos()
+    if missing:
+        sources = sorted({p.source for p in missing})
+        print(f"note: photos: {len(missing)} training photographs of {', '.join(sources)} are not installed "
+              f"(expected in {photo_manifest.MATE_NATURE_DIR}); training on the {len(present['train'])} "
+              f"scikit-image/scikit-learn ones. For the larger set: {photo_manifest.MATE_INSTALL_HINT}. "
+              "Validation and test photographs are unaffected.", file=sys.stderr)
+    train_photos, val_photos = present["train"], present["val"]
+    if val_fraction == 0:  # no validation: its photographs join the training set
+        train_photos, val_photos = train_photos + val_photos, []
+    train = PhotoCrops(whole_photo_regions(train_photos, size), PHOTOS_TRAIN_CROPS, size, flip=True, seed=seed,
+                       stream=_TRAIN_STREAM)
+    val = PhotoCrops(whole_photo_regions(val_photos, size), PHOTOS_EVAL_CROPS if val_photos else 0, size,
+                     flip=False, seed=TEST_SPLIT_SEED, stream=_VAL_STREAM)
+    test = PhotoCrops(whole_photo_regions(present["test"], size), PHOTOS_EVAL_CROPS, size, flip=False,
+                      seed=TEST_SPLIT_SEED, stream=_TEST_STREAM)
+    info = DatasetInfo("photos", 3, size, 256, None, natural_images=True)
+    return train, val, test, info
+
+
+# photos-v1: the data set the bundled `photos` model was trained and tested on, kept so that its
+# figures stay reproducible: four scikit-image photographs at native size, 1/2 and 1/4 (the bottom
+# strip of each held out for validation), `coffee` held out whole for test.
+PHOTOS_V1_TRAIN = ("astronaut", "chelsea", "rocket", "motorcycle")
+PHOTOS_V1_TEST = ("coffee",)
+PHOTOS_V1_SCALES = (1.0, 0.5, 0.25)
+
+
+@functools.lru_cache(maxsize=None)
+def _load_scaled_photo_v1(name: str, scale: float, path: Path) -> torch.Tensor:
+    photo = next(p for p in photo_manifest.PHOTOS if p.name == name)
+    pixels = load_photo(photo)
+    if scale == 1.0:
+        return pixels
+    height, width = pixels.shape[1:]
+    return TF.resize(pixels, [round(height * scale), round(width * scale)], antialias=True)
 
 
 def photo_regions(names: Sequence[str], val_fraction: float, crop_size: int) -> tuple[list[PhotoRegion], list[PhotoRegion]]:
-    """Split every scaled photo into a top part and a bottom strip of
+    """photos-v1: split every scaled photo into a top part and a bottom strip of
     ``max(crop_size, ceil(val_fraction * height))`` rows (none if ``val_fraction == 0``).
 
     Returns ``(top_parts, bottom_strips)``, leaving out parts too small for a crop.
     """
     tops, strips = [], []
     for name in names:
-        for scale in PHOTO_SCALES:
-            pixels = _load_scaled_photo(name, scale)
+        photo = next(p for p in photo_manifest.PHOTOS if p.name == name)
+        for scale in PHOTOS_V1_SCALES:
+            pixels = _load_scaled_photo_v1(name, scale, _photo_path(photo))
             height = pixels.shape[1]
             strip = max(crop_size, math.ceil(val_fraction * height)) if val_fraction > 0 else 0
             parts = ((tops, 0, height - strip), (strips, height - strip, height))
@@ -264,6 +362,25 @@ def photo_regions(names: Sequence[str], val_fraction: float, crop_size: int) -> 
     return tops, strips
 
 
+def _build_photos_v1(image_size, val_fraction, seed):
+    size = PHOTOS_DEFAULT_SIZE if image_size is None else image_size
+    train_regions, val_regions = photo_regions(PHOTOS_V1_TRAIN, val_fraction, size)
+    test_regions, _ = photo_regions(PHOTOS_V1_TEST, 0.0, size)
+    train = PhotoCrops(train_regions, PHOTOS_TRAIN_CROPS, size, flip=True, seed=seed, stream=_TRAIN_STREAM)
+    num_val = PHOTOS_EVAL_CROPS if val_fraction > 0 else 0
+    val = PhotoCrops(val_regions, num_val, size, flip=False, seed=seed, stream=_VAL_STREAM)
+    test = PhotoCrops(test_regions, PHOTOS_EVAL_CROPS, size, flip=False, seed=TEST_SPLIT_SEED, stream=_TEST_STREAM)
+    info = DatasetInfo("photos-v1", 3, size, 256, None, natural_images=True)
+    return train, val, test, info
+
+
+class CropParams(NamedTuple):
+    region: int
+    top: int
+    left: int
+    flip: bool
+
+
 class PhotoCrops(Dataset):
     """``length`` random ``crop_size`` crops of ``regions`` (with random horizontal flips if
     ``flip``).
@@ -272,8 +389,8 @@ class PhotoCrops(Dataset):
     so it does not depend on the order of access, the DataLoader's workers or the global RNG.
     Call ``set_epoch(e)`` at the start of every training epoch to get new crops (as with
     ``DistributedSampler``); evaluation sets keep epoch 0 and are therefore fixed.
-    Each scale in ``PHOTO_SCALES`` is equally likely; within a scale, every crop position in
-    every region is equally likely.
+    Each scale (``PhotoRegion.scale``) is equally likely; within a scale, every crop position
+    in every region is equally likely.
     """
 
     def __init__(self, regions: Sequence[PhotoRegion], length: int, crop_size: int, flip: bool, seed: int, stream: int):
@@ -325,18 +442,6 @@ class PhotoCrops(Dataset):
         return ToUnitInterval(256)(crop), torch.tensor(0, dtype=torch.int64)
 
 
-def _build_photos(image_size, val_fraction, seed):
-    size = PHOTOS_DEFAULT_SIZE if image_size is None else image_size
-    train_regions, val_regions = photo_regions(PHOTOS_TRAIN, val_fraction, size)
-    test_regions, _ = photo_regions(PHOTOS_TEST, 0.0, size)
-    train = PhotoCrops(train_regions, PHOTOS_TRAIN_CROPS, size, flip=True, seed=seed, stream=_TRAIN_STREAM)
-    num_val = PHOTOS_EVAL_CROPS if val_fraction > 0 else 0
-    val = PhotoCrops(val_regions, num_val, size, flip=False, seed=seed, stream=_VAL_STREAM)
-    test = PhotoCrops(test_regions, PHOTOS_EVAL_CROPS, size, flip=False, seed=TEST_SPLIT_SEED, stream=_TEST_STREAM)
-    info = DatasetInfo("photos", 3, size, 256, None, natural_images=True)
-    return train, val, test, info
-
-
 # --------------------------------------------------------------------------------------
 # torchvision data sets
 # --------------------------------------------------------------------------------------
@@ -385,6 +490,95 @@ def _build_mnist_like(name, cls, root, image_size, val_fraction, seed, download)
         ImageSubset(train_base, train, transform),
         ImageSubset(train_base, val, transform),
         ImageSubset(test_base, None, transform),
+        info,
+    )
+
+
+# Fashion-MNIST is read from IDX files found locally (gzipped or not) before anything is
+# downloaded: ROOT/FashionMNIST/raw (torchvision's layout), ROOT itself, then Debian's copy.
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
+FASHION_MNIST_APT = "apt-get install dataset-fashion-mnist"
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """An IDX file of unsigned bytes (gzipped or not) as a uint8 array of the header's shape."""
+    path = Path(path)
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08":
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes (magic {data[:4].hex()})")
+    ndim = data[3]
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    body = data[4 + 4 * ndim :]
+    if len(body) != math.prod(shape):
+        raise ValueError(f"{path}: the header gives shape {shape} ({math.prod(shape)} bytes) but {len(body)} bytes follow")
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape)
+
+
+def fashion_mnist_dirs(root: str | Path) -> list[Path]:
+    """Where Fashion-MNIST's IDX files are looked for, in order."""
+    return [Path(root) / "FashionMNIST" / "raw", Path(root), FASHION_MNIST_SYSTEM_DIR]
+
+
+def find_fashion_mnist(root: str | Path) -> dict[str, tuple[Path, Path]] | None:
+    """The first directory of ``fashion_mnist_dirs(root)`` holding all four IDX files (each as
+    NAME or NAME.gz): ``{"train": (images, labels), "test": (images, labels)}``, or None."""
+    for folder in fashion_mnist_dirs(root):
+        found = {}
+        for split, stems in FASHION_MNIST_FILES.items():
+            paths = [next((p for p in (folder / s, folder / f"{s}.gz") if p.is_file()), None) for s in stems]
+            if None in paths:
+                break
+            found[split] = tuple(paths)
+        else:
+            return found
+    return None
+
+
+def _load_idx_pair(images_path: Path, labels_path: Path) -> ArrayImages:
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (images_path, labels_path))
+    return _load_idx_pair_cached(images_path, labels_path, stamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_idx_pair_cached(images_path: Path, labels_path: Path, stamp: tuple) -> ArrayImages:
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"{images_path}: expected 28x28 images, got shape {images.shape}")
+    if labels.shape != (len(images),) or (len(labels) and labels.max() > 9):
+        raise ValueError(f"{labels_path}: expected {len(images)} labels 0..9, got shape {labels.shape}")
+    base = ArrayImages(torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64)))
+    base.files = (images_path, labels_path)
+    return base
+
+
+def _build_fashion_mnist(root, image_size, val_fraction, seed, download):
+    size = _check_native_size("fashion-mnist", image_size, 28)
+    found = find_fashion_mnist(root)
+    if found is None and download:
+        tv_datasets.FashionMNIST(root, train=True, download=True)  # fetches all four files into ROOT/FashionMNIST/raw
+        found = find_fashion_mnist(root)
+    if found is None:
+        places = ", ".join(str(p) for p in fashion_mnist_dirs(root))
+        names = ", ".join(f"{s}[.gz]" for stems in FASHION_MNIST_FILES.values() for s in stems)
+        raise FileNotFoundError(
+            f"Fashion-MNIST not found: looked for {names} in {places}. Install Debian's copy with "
+            f"`{FASHION_MNIST_APT}` (it puts them in {FASHION_MNIST_SYSTEM_DIR}), or let torchvision fetch them "
+            f"with download=True (on the command line: --root DIR without --no-download).")
+    train_base = _load_idx_pair(*found["train"])
+    test_base = _load_idx_pair(*found["test"])
+    train, val = split_off(range(len(train_base)), val_fraction, seed)
+    to_unit = ToUnitInterval(256)
+    info = DatasetInfo("fashion-mnist", 1, size, 256, 10, natural_images=False)
+    return (
+        ImageSubset(train_base, train, to_unit),
+        ImageSubset(train_base, val, to_unit),
+        ImageSubset(test_base, None, to_unit),
         info,
     )
 
@@ -469,13 +663,16 @@ def build_datasets(
     """Return ``(train, val, test, info)`` for data set ``name`` (one of ``DATASET_NAMES``).
 
     ``root``: where torchvision data sets live or are downloaded to (unused by the offline
-    ``mnist5k``, ``digits``, ``photos`` and by ``folder``). ``image_size``: crop size for
-    ``photos`` (default 32), output size for ``celeba`` and ``folder`` (default 64); the other
-    data sets only accept their native size. ``val_fraction`` of the training images, chosen
-    by ``seed``, form the validation set; test sets never depend on ``seed``. ``folder``: the
-    image directory for ``folder``. ``verify=False`` skips torchvision's MD5 checks of
-    CIFAR-10 and CelebA files (for copies that are present but not byte-identical to the
-    official release); downloads are always verified.
+    ``mnist5k``, ``digits``, ``photos``, ``photos-v1`` and by ``folder``); ``fashion-mnist``
+    is read from IDX files in ``root`` or Debian's ``/usr/share/datasets/fashion-mnist`` before
+    any download. ``image_size``: crop size for ``photos`` (default 32), output size for
+    ``celeba`` and ``folder`` (default 64); the other data sets only accept their native size.
+    ``val_fraction`` of the training images, chosen by ``seed``, form the validation set; test
+    sets never depend on ``seed``. ``photos`` holds out whole photographs instead: any
+    ``val_fraction > 0`` gives 1,000 fixed crops of its validation photographs, 0 moves them
+    into training. ``folder``: the image directory for ``folder``. ``verify=False`` skips
+    torchvision's MD5 checks of CIFAR-10 and CelebA files (for copies that are present but not
+    byte-identical to the official release); downloads are always verified.
     """
     if name not in DATASET_NAMES:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASET_NAMES)}")
@@ -490,42 +687,14 @@ def build_datasets(
         return _build_digits(image_size, val_fraction, seed)
     if name == "photos":
         return _build_photos(image_size, val_fraction, seed)
+    if name == "photos-v1":
+        return _build_photos_v1(image_size, val_fraction, seed)
     if name == "mnist":
         return _build_mnist_like(name, tv_datasets.MNIST, root, image_size, val_fraction, seed, download)
     if name == "fashion-mnist":
-        return _build_mnist_like(name, tv_datasets.FashionMNIST, root, image_size, val_fraction, seed, download)
+        return _build_fashion_mnist(root, image_size, val_fraction, seed, download)
     if name == "cifar10":
         return _build_cifar10(root, image_size, val_fraction, seed, download, verify)
     if name == "celeba":
         return _build_celeba(root, image_size, download, verify)
     return _build_folder(folder, image_size, val_fraction, seed)
-
-
-def _level_counts(dataset: Dataset, info: DatasetInfo, batch_size: int, num_workers: int) -> tuple[torch.Tensor, int]:
-    """Per-pixel histograms: counts ``(C*H*W, L)`` of each grey level, and the number of images."""
-    num_dims, num_levels = math.prod(info.shape), info.num_levels
-    counts = torch.zeros(num_dims * num_levels, dtype=torch.int64)
-    num_images = 0
-    for x, _ in DataLoader(dataset, batch_size=batch_size, num_workers=num_workers):
-        levels = torch.round(x.reshape(len(x), num_dims) * (num_levels - 1)).long()
-        flat = torch.arange(num_dims) * num_levels + levels  # index of (pixel, level)
-        counts += torch.bincount(flat.flatten(), minlength=num_dims * num_levels)
-        num_images += len(x)
-    return counts.reshape(num_dims, num_levels), num_images
-
-
-def histogram_baseline_bpd(
-    train: Dataset, test: Dataset, info: DatasetInfo, batch_size: int = 256, num_workers: int = 0
-) -> float:
-    """Bits per dimension on ``test`` of independent per-pixel histograms fit on ``train``
-    with add-one (Laplace) smoothing over the ``info.num_levels`` levels.
-
-    A reference figure: a generative model should do much better. Reads both data sets once.
-    """
-    train_counts, num_train = _level_counts(train, info, batch_size, num_workers)
-    test_counts, num_test = _level_counts(test, info, batch_size, num_workers)
-    if num_test == 0:
-        raise ValueError("the test set is empty")
-    log2_probs = torch.log2((train_counts + 1).double() / (num_train + info.num_levels))
-    total_bits = -(test_counts.double() * log2_probs).sum()
-    return float(total_bits / (num_test * train_counts.shape[0]))
