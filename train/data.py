@@ -4,8 +4,10 @@ Every data set yields ``(x, y)``: ``x`` a float32 tensor ``(C, H, W)`` whose val
 exactly ``k / (L - 1)`` for integer grey levels ``k`` in ``0..L-1`` (``L = info.num_levels``),
 and ``y`` a 0-dim int64 class label (0 for unlabelled data).
 
-``build_datasets(name, ...)`` returns ``(train, val, test, info)``. Validation images are
-always carved out of the training images, never out of the test set.
+``build_datasets(name, ...)`` returns ``(train, val, test, info)``. Validation images never
+come from the test set: they are carved out of the training images, or (``photos``) are crops
+of their own held-out photograph. Offline: ``mnist5k``, ``digits``, ``photos``, ``photos-v1``,
+and ``fashion-mnist`` where Debian's ``dataset-fashion-mnist`` is installed.
 """
 
 from __future__ import annotations
