@@ -191,3 +191,23 @@ def test_dequantize_levels_and_bits_per_dim():
 def test_resnet_head_starts_at_zero():
     net = ResNet(3, 6, 8, 2)
     assert net(torch.randn(2, 3, 4, 4)).abs().max() == 0
+
+
+def test_resnet_folded_evaluation_matches_and_follows_parameter_changes():
+    net = randomize_(ResNet(3, 6, 8, 2, num_classes=4), seed=7).eval()
+    x, y = torch.randn(5, 3, 6, 6), torch.tensor([0, 1, 2, 3, 0])
+    reference = net._forward(x, y)  # the unfolded modules
+    with torch.no_grad():
+        assert torch.allclose(net(x, y), reference, atol=1e-12)
+        assert torch.allclose(net(x, y), reference, atol=1e-12)  # from the cache
+        net.blocks[1].body[3].running_var.mul_(2)  # in-place buffer change
+        net.head[-1].parametrizations.weight.original1.add_(0.1)  # in-place parameter change
+        changed = net._forward(x, y)
+        assert not torch.allclose(changed, reference)
+        assert torch.allclose(net(x, y), changed, atol=1e-12)
+    net.load_state_dict({k: v * 1.01 for k, v in net.state_dict().items()})
+    with torch.no_grad():
+        assert torch.allclose(net(x, y), net._forward(x, y), atol=1e-12)
+    # with gradients wanted for the parameters, the unfolded path runs and they get them
+    net(x, y).sum().backward()
+    assert net.stem.bias.grad is not None and net.blocks[0].body[2].parametrizations.weight.original1.grad is not None
