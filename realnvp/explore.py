@@ -1,30 +1,21 @@
-"""What the app shows, as plain functions: sample grids, latent interpolation, per-scale
-reconstruction, likelihood heatmaps and breakdowns, and completion of erased pixels."""
+"""Looking inside a flow, tensors in and tensors out: samples at a temperature (one per scale
+too), latent interpolation, per-scale reconstruction, per-pixel bits and the bits/dim breakdown,
+class likelihoods, and completion of erased pixels. Images are (N, C, H, W) in [0, 1]."""
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 
-import matplotlib
-import numpy as np
 import torch
 from torch import Tensor
-from torchvision.utils import make_grid
 
 from .model import RealNVP
 
-matplotlib.use("Agg")
 
-
-# ----------------------------------------------------------------------------- grids
-def grid_image(images: Tensor, nrow: int, padding: int = 2) -> np.ndarray:
-    """(N, C, H, W) in [0, 1] -> one (H', W', 3) uint8 picture (torchvision's make_grid)."""
-    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=max(1, nrow), padding=padding, pad_value=1.0)
-    return (grid * 255).round().byte().numpy().transpose(1, 2, 0)
-
-
+# ----------------------------------------------------------------------------- sampling
 @torch.no_grad()
 def sample_grid(model: RealNVP, n: int, temperature: float | Sequence[float], seed: int, y=None) -> Tensor:
+    """n samples decode(z), z ~ N(0, T² I) (T one number or one per scale, finest first), from `seed`."""
     generator = torch.Generator().manual_seed(int(seed))
     return model.sample(n, temperature=temperature, generator=generator, y=y)
 
@@ -139,68 +130,9 @@ def class_log_likelihoods(model: RealNVP, x: Tensor) -> Tensor:
     return model.log_prob(x.expand(k, *x.shape[1:]), labels)
 
 
-def colorize(values: np.ndarray, vmin: float, vmax: float, cmap: str = "magma") -> np.ndarray:
-    """(H, W) floats -> (H, W, 3) uint8 through a matplotlib colour map."""
-    norm = np.clip((values - vmin) / max(vmax - vmin, 1e-12), 0, 1)
-    return (matplotlib.colormaps[cmap](norm)[..., :3] * 255).round().astype(np.uint8)
-
-
-def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    return (alpha * heat.astype(np.float64) + (1 - alpha) * image.astype(np.float64)).round().astype(np.uint8)
-
-
-def heatmap_figure(image: np.ndarray, bits: np.ndarray, title: str, cmap: str = "magma", alpha: float = 0.6):
-    """A matplotlib figure: the image, and the per-pixel bits overlaid with a colour bar."""
-    fig = new_figure(8, 4)
-    axes = fig.subplots(1, 2)
-    axes[0].imshow(image, interpolation="nearest")
-    axes[0].set_title("image")
-    vmin, vmax = float(np.percentile(bits, 1)), float(np.percentile(bits, 99))
-    axes[1].imshow(image, interpolation="nearest")
-    shown = axes[1].imshow(bits, cmap=cmap, alpha=alpha, vmin=vmin, vmax=max(vmax, vmin + 1e-6), interpolation="nearest")
-    axes[1].set_title(title)
-    for ax in axes:
-        ax.axis("off")
-    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label="bits per value at the pixel")
-    fig.tight_layout()
-    return fig
-
-
-def new_figure(width: float, height: float, dpi: int = 100):
-    """A matplotlib Figure drawn by Agg, outside pyplot's global state (pyplot is not thread-safe,
-    and the app serves several requests at once)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=dpi)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def figure_to_image(fig) -> np.ndarray:
-    """A figure -> (H, W, 3) uint8 RGB; pyplot figures are closed afterwards."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    array = np.asarray(canvas.buffer_rgba())[..., :3].copy()
-    if getattr(fig, "number", None) is not None:  # made by pyplot: release it from pyplot's registry
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    return array
-
-
-def histogram_figure(reference_bpd: np.ndarray, value: float, label: str = "this image"):
-    fig = new_figure(6, 3)
-    ax = fig.subplots()
-    ax.hist(reference_bpd, bins=40, color="#7f8c8d", alpha=0.8, label=f"test set ({len(reference_bpd)} images)")
-    ax.axvline(value, color="#e74c3c", linewidth=2.5, label=f"{label}: {value:.3f}")
-    ax.set_xlabel("bits/dim (lower = more likely)")
-    ax.set_ylabel("images")
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    return fig
+def class_posterior(model: RealNVP, x: Tensor) -> Tensor:
+    """(num_classes,) p(y | x) of one image (1, C, H, W) under a uniform prior over the classes."""
+    return torch.softmax(class_log_likelihoods(model, x).double(), 0)
 
 
 # ----------------------------------------------------------------------------- completion
@@ -254,27 +186,3 @@ def rectangle_mask(height: int, width: int, top: float, bottom: float, left: flo
     mask = torch.zeros(1, 1, height, width, dtype=torch.bool)
     mask[..., r0:min(r1, height), c0:min(c1, width)] = True
     return mask
-
-
-def mask_preview(x: Tensor, mask: Tensor, color: Sequence[int] = (230, 60, 60), alpha: float = 0.65) -> np.ndarray:
-    """(H, W, 3) uint8: the image (1, C, H, W) with the masked pixels tinted."""
-    image = (x[0].detach().float().cpu().clamp(0, 1) * 255).round().byte().numpy().transpose(1, 2, 0)
-    if image.shape[2] == 1:
-        image = np.repeat(image, 3, axis=2)
-    tint = np.empty_like(image)
-    tint[...] = np.asarray(color, dtype=np.uint8)
-    where = mask[0, 0].cpu().numpy()[:, :, None]
-    return np.where(where, overlay(image, tint, alpha), image)
-
-
-def curve_figure(values: Sequence[float], xlabel: str = "step", ylabel: str = "bits/dim", title: str = ""):
-    fig = new_figure(6, 3)
-    ax = fig.subplots()
-    ax.plot(range(1, len(values) + 1), values, color="#2c7fb8", linewidth=2)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig

@@ -1,5 +1,6 @@
-"""app.py through its HTTP API (gradio_client): every endpoint, the content of its outputs, and
-bad inputs, each refused with a clear message while the app keeps answering.
+"""The app (app.py over the explorer package) through its HTTP API (gradio_client): every
+endpoint, the content of its outputs, and bad inputs, each refused with a clear message while the
+app keeps answering.
 
 One app per module, started in this process on a free port. No network: the Hub models come
 from a hand-built offline cache (see app_env.py).
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.slow,
 app = import_app()
 from gradio_client import Client, handle_file  # noqa: E402
 
-from realnvp.images import enlarge  # noqa: E402
+from explorer.images import enlarge  # noqa: E402
 
 EXAMPLES = Path(app.__file__).parent / "assets" / "examples"
 DIGIT = {d: EXAMPLES / "mnist" / f"digit{d}_0.png" for d in range(10)}

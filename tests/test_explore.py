@@ -1,7 +1,4 @@
-"""The functions behind the app, tested without it."""
-import math
-
-import numpy as np
+"""realnvp.explore: the tensor functions behind the app, tested without it."""
 import pytest
 import torch
 
@@ -64,16 +61,45 @@ def test_bits_map_and_breakdown_add_up(model):
     assert parts["dequantization (256 levels)"] == 8.0
 
 
-def test_colour_helpers():
-    heat = explore.colorize(np.linspace(0, 1, 12).reshape(3, 4), 0.0, 1.0)
-    assert heat.dtype == np.uint8 and heat.shape == (3, 4, 3)
-    assert not np.array_equal(heat[0, 0], heat[-1, -1])
-    image = np.zeros((3, 4, 3), np.uint8)
-    assert explore.overlay(image, heat, 1.0).tolist() == heat.tolist()
-    picture = explore.figure_to_image(explore.heatmap_figure(image, np.random.rand(3, 4), "bits"))
-    assert picture.dtype == np.uint8 and picture.ndim == 3 and picture.std() > 0
-    grid = explore.grid_image(torch.rand(6, 1, 8, 8), nrow=3)
-    assert grid.dtype == np.uint8 and grid.shape == (2 * 10 + 2, 3 * 10 + 2, 3)
+def test_scale_temperatures():
+    assert explore.scale_temperatures(1, 0.9, 0.1) == [0.9]
+    assert explore.scale_temperatures(3, 1.0, 0.2) == pytest.approx([0.2, 0.6, 1.0])  # finest first
+
+
+def test_sample_grid_is_seeded(model):
+    a, b = (explore.sample_grid(model, 3, 0.8, seed=1) for _ in range(2))
+    assert a.shape == (3, 1, 8, 8) and torch.equal(a, b)
+    assert not torch.equal(a, explore.sample_grid(model, 3, 0.8, seed=2))
+    cold = explore.sample_grid(model, 2, [0.0, 0.0], seed=1)  # one temperature per scale, all zero: the mode
+    assert torch.allclose(cold, model.sample(2, temperature=0.0))
+
+
+def test_class_log_likelihoods_and_posterior():
+    model = tiny_model(size=8, num_classes=4)
+    x = images(1)
+    log_p = explore.class_log_likelihoods(model, x)
+    assert log_p.shape == (4,)
+    for y in range(4):
+        assert log_p[y].item() == pytest.approx(model.log_prob(x, y).item(), rel=1e-12)
+    posterior = explore.class_posterior(model, x)
+    assert posterior.sum().item() == pytest.approx(1.0)
+    assert int(posterior.argmax()) == int(log_p.argmax())
+    # Bayes with a uniform prior: the ratio of posteriors is the ratio of likelihoods
+    assert (posterior[0] / posterior[1]).log().item() == pytest.approx((log_p[0] - log_p[1]).item(), rel=1e-9)
+    with pytest.raises(ValueError, match="not class-conditional"):
+        explore.class_log_likelihoods(tiny_model(size=8), x)
+
+
+def test_rectangle_mask():
+    mask = explore.rectangle_mask(10, 8, 0.5, 1.0, 0.0, 0.5)
+    assert mask.shape == (1, 1, 10, 8) and mask.dtype == torch.bool
+    assert mask[0, 0, 5:, :4].all() and mask.sum() == 20
+    assert explore.rectangle_mask(10, 10, 0.41, 0.42, 0.0, 1.0).sum() == 10  # a sliver still erases a row
+    with pytest.raises(ValueError, match="the rectangle is empty"):
+        explore.rectangle_mask(10, 10, 0.6, 0.4, 0, 1)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="between 0 and 1"):
+            explore.rectangle_mask(10, 10, 0, bad, 0, 1)
 
 
 def test_completion_keeps_known_pixels_and_raises_likelihood(model):
@@ -90,3 +116,15 @@ def test_completion_keeps_known_pixels_and_raises_likelihood(model):
     assert all(p.grad is None for p in model.parameters()), "completion must not touch the model's gradients"
     with pytest.raises(ValueError, match="nothing is erased"):
         explore.complete(model, x, torch.zeros_like(erased), steps=1)
+
+
+def test_complete_under_no_grad_with_trainable_parameters():
+    model = tiny_model(size=8, dtype=torch.float32)
+    assert all(p.requires_grad for p in model.parameters())
+    x = images(1, seed=3).float()
+    erased = explore.rectangle_mask(8, 8, 0.5, 1.0, 0.0, 1.0)
+    with torch.no_grad():  # the app may call it anywhere; autograd is switched on inside
+        filled, history = explore.complete(model, x, erased, steps=20, lr=0.1)
+    assert torch.equal(filled[~erased.expand_as(x)], x[~erased.expand_as(x)])
+    assert history[-1] < history[0]
+    assert all(p.grad is None for p in model.parameters())

@@ -1,12 +1,16 @@
-"""User images of every kind become valid model input, or a clear ImageInputError."""
+"""explorer.images: user images of every kind become valid model input, or a clear
+ImageInputError; model tensors become the uint8 pictures the page shows."""
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from realnvp.images import ImageInputError, open_image, prepare_image, to_uint8_image
+from explorer.images import (DISPLAY_SIDE, ImageInputError, enlarge, for_display, grid_image, mask_preview,
+                             open_image, overlay, prepare_image, to_uint8_image)
 
 
 def png_bytes(image, **kwargs):
@@ -97,5 +101,80 @@ def test_missing_file_and_arrays():
     with pytest.raises(ImageInputError, match="empty"):
         prepare_image(np.zeros((0, 0, 3), np.uint8), 3, 8)
     assert prepare_image(np.random.rand(9, 9), 1, 8).shape == (1, 1, 8, 8)
-    shown = to_uint8_image(torch.rand(1, 1, 4, 5))
-    assert shown.shape == (4, 5, 3) and shown.dtype == np.uint8
+
+
+def digit_on_paper() -> np.ndarray:
+    """A dark stroke on white paper: what a photo of handwriting looks like."""
+    paper = np.full((40, 30), 250, np.uint8)
+    paper[10:30, 13:17] = 20
+    return paper
+
+
+def test_auto_invert_only_light_backgrounds_of_greyscale_images():
+    encode = lambda array: png_bytes(Image.fromarray(array))  # noqa: E731
+    x = prepare_image(encode(digit_on_paper()), 1, 28, invert="auto")
+    assert x[0, 0, 0, 0] < 0.05 and x.max() > 0.9  # white on black, as in MNIST
+    dark = encode(255 - digit_on_paper())
+    assert torch.equal(prepare_image(dark, 1, 28, invert="auto"), prepare_image(dark, 1, 28))
+    rgb_paper = encode(np.stack([digit_on_paper()] * 3, -1))
+    assert torch.equal(prepare_image(rgb_paper, 3, 16, invert="auto"), prepare_image(rgb_paper, 3, 16))  # never
+    assert prepare_image(rgb_paper, 3, 16, invert=True)[0, 0, 0, 0] < 0.05
+    with pytest.raises(ValueError, match="invert must be"):
+        prepare_image(rgb_paper, 3, 16, invert="sometimes")
+
+
+def bomb_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height, with almost no data: refused before decoding."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("side", [7000, 100_000])  # over the app's 40 MP limit; over PIL's own error limit
+def test_decompression_bomb_headers_are_refused(side):
+    with pytest.raises(ImageInputError, match="too many pixels"):
+        prepare_image(bomb_header(side, side), 1, 28)
+
+
+# ----------------------------------------------------------------------------- tensors -> pictures
+def test_to_uint8_image():
+    grey = torch.tensor([[[[0.0, 0.5, 1.0, 2.0]]]])  # (1, 1, 1, 4); values above 1 are clipped
+    shown = to_uint8_image(grey)
+    assert shown.shape == (1, 4, 3) and shown.dtype == np.uint8
+    assert shown[0, :, 0].tolist() == [0, 128, 255, 255] and (shown[..., 0] == shown[..., 2]).all()
+    colour = torch.rand(3, 4, 5, generator=torch.Generator().manual_seed(0))
+    assert np.array_equal(to_uint8_image(colour), (colour * 255).round().byte().permute(1, 2, 0).numpy())
+
+
+def test_grid_image_lays_out_rows_with_white_padding():
+    tiles = torch.stack([torch.full((1, 8, 8), v / 10) for v in range(6)])
+    grid = grid_image(tiles, nrow=3)
+    assert grid.dtype == np.uint8 and grid.shape == (2 * 10 + 2, 3 * 10 + 2, 3)
+    assert (grid[0] == 255).all() and (grid[:, 0] == 255).all()  # the padding is white
+    assert (grid[2:10, 12:20] == round(255 * 0.1)).all()  # row 0, column 1: the second image
+    assert (grid[12:20, 2:10] == round(255 * 0.3)).all()  # row 1, column 0: the fourth
+
+
+def test_overlay_and_mask_preview_tint_only_the_mask():
+    image, tint = np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 3), 200, np.uint8)
+    assert overlay(image, tint, 1.0).tolist() == tint.tolist() and (overlay(image, tint, 0.5) == 100).all()
+    x = torch.full((1, 1, 4, 4), 0.5)
+    mask = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    mask[..., :2, :] = True
+    preview = mask_preview(x, mask)
+    assert preview.shape == (4, 4, 3) and preview.dtype == np.uint8
+    assert (preview[2:] == 128).all()
+    assert (preview[:2, :, 0] > preview[:2, :, 1]).all()
+
+
+def test_enlarge():
+    small = np.arange(12, dtype=np.uint8).reshape(2, 3, 2)
+    big = enlarge(small, 9)
+    assert big.shape == (6, 9, 2) and (big[::3, ::3] == small).all()
+    large = np.zeros((300, 20, 3), np.uint8)
+    assert enlarge(large, 256) is large
+    assert enlarge(np.zeros((1, 1, 3), np.uint8), 256, max_factor=16).shape == (16, 16, 3)
+    assert for_display(np.zeros((28, 20, 3), np.uint8)).shape == (28 * 10, 20 * 10, 3)  # 10 * 28 >= DISPLAY_SIDE
+    assert DISPLAY_SIDE == 256

@@ -1,20 +1,25 @@
-"""Turning user images (any format, mode, bit depth, size) into model input, and back."""
+"""Images in and out of the app: user uploads (any format, mode, bit depth, size) into model
+input, and every conversion of model tensors into (H, W, 3) uint8 pictures for display."""
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.utils import make_grid
 
 MAX_PIXELS = 40_000_000  # refuse decompression bombs and absurd uploads before decoding them
+DISPLAY_SIDE = 256  # small results are enlarged (nearest neighbour) to at least this size
 
 
 class ImageInputError(ValueError):
     """An image that cannot be used; the message says what was wrong and what to do."""
 
 
+# ----------------------------------------------------------------------------- uploads -> model input
 def open_image(source) -> Image.Image:
     """A PIL image from a path, bytes, numpy array or PIL image, with clear errors."""
     if isinstance(source, Image.Image):
@@ -159,6 +164,7 @@ def prepare_image(source, channels: int, size: int | None, num_levels: int = 256
     return pil_to_tensor(image, num_levels)[None]
 
 
+# ----------------------------------------------------------------------------- tensors -> pictures
 def to_uint8_image(x: torch.Tensor) -> np.ndarray:
     """(C, H, W) or (1, C, H, W) in [0, 1] -> (H, W, 3) uint8 RGB for display."""
     if x.dim() == 4:
@@ -175,3 +181,29 @@ def enlarge(image: np.ndarray, min_side: int = 256, max_factor: int = 16) -> np.
     if factor == 1:
         return image
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def for_display(image: np.ndarray) -> np.ndarray:
+    """A result as the page shows it: enlarged to at least DISPLAY_SIDE pixels, crisp."""
+    return enlarge(image, DISPLAY_SIDE)
+
+
+def grid_image(images: torch.Tensor, nrow: int, padding: int = 2) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> one (H', W', 3) uint8 picture, `nrow` images per row, white padding."""
+    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=max(1, nrow), padding=padding, pad_value=1.0)
+    return (grid * 255).round().byte().numpy().transpose(1, 2, 0)
+
+
+def overlay(image: np.ndarray, tint: np.ndarray, alpha: float = 0.6) -> np.ndarray:
+    """alpha * tint + (1 - alpha) * image, both (H, W, 3) uint8."""
+    return (alpha * tint.astype(np.float64) + (1 - alpha) * image.astype(np.float64)).round().astype(np.uint8)
+
+
+def mask_preview(x: torch.Tensor, mask: torch.Tensor, color: Sequence[int] = (230, 60, 60),
+                 alpha: float = 0.65) -> np.ndarray:
+    """(H, W, 3) uint8: the image (1, C, H, W) with the pixels where mask (1, 1, H, W) is True tinted."""
+    image = to_uint8_image(x)
+    tint = np.empty_like(image)
+    tint[...] = np.asarray(color, dtype=np.uint8)
+    where = mask[0, 0].cpu().numpy()[:, :, None]
+    return np.where(where, overlay(image, tint, alpha), image)

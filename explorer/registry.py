@@ -1,4 +1,4 @@
-"""The model registry behind the app: bundled models and Hugging Face Hub repos, loaded on demand.
+"""The app's model registry: bundled models and Hugging Face Hub repos, loaded on demand.
 
 - Bundled models are the directories `assets/models/NAME/` that hold a `config.json`
   (next to it: `model.safetensors`, the `README.md` model card and, from `train.export`,
@@ -15,6 +15,7 @@ message saying why, so the app keeps working without the Hub.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import logging
 import os
@@ -26,8 +27,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError
-from .model import RealNVP
+from realnvp import CheckpointError, RealNVP
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,20 @@ def read_reference(directory: Path) -> dict | None:
         log.warning("%s: unexpected layout; ignoring it", path)
         return None
     return reference
+
+
+def distinct_examples(examples: list[Path], count: int) -> list[str | None]:
+    """`count` example paths, preferring different classes: files are named CLASS_INDEX.png (e.g.
+    digit3_0.png), and one of each class comes first. Padded with None when there are too few."""
+    paths, seen = [], set()
+    for path in examples:
+        key = path.stem.rsplit("_", 1)[0]
+        if key not in seen:
+            seen.add(key)
+            paths.append(str(path))
+    paths += [str(p) for p in examples if str(p) not in paths]
+    paths += [None] * count
+    return paths[:count]
 
 
 def default_device() -> torch.device:
@@ -303,3 +317,10 @@ def _is_network_error(error: BaseException) -> bool:
 def _short(error: BaseException, limit: int = 300) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@functools.cache
+def app_registry() -> ModelRegistry:
+    """The app's one registry, built on first use from the environment (`REALNVP_HUB_MODELS`,
+    `models.json`, `REALNVP_DEFAULT_MODEL`); the handlers and the page share it."""
+    return ModelRegistry()

@@ -1,4 +1,4 @@
-"""realnvp.hub: listing without network, loading from a directory and from an offline Hugging
+"""explorer.registry: listing without network, loading from a directory and from an offline Hugging
 Face cache by repo id, and the fallback to the bundled model when the Hub cannot be reached.
 
 conftest.py sets HF_HUB_OFFLINE=1 before huggingface_hub is imported: nothing here goes online.
@@ -13,7 +13,7 @@ import torch
 from huggingface_hub.errors import LocalEntryNotFoundError
 
 from realnvp import CheckpointError
-from realnvp.hub import MODELS_DIR, ModelRegistry, hub_ids_from_config
+from explorer.registry import MODELS_DIR, ModelRegistry, distinct_examples, hub_ids_from_config
 
 from conftest import tiny_model
 
@@ -104,6 +104,13 @@ def test_real_assets_are_listed():
     names = registry.names()
     assert names and all((MODELS_DIR / n / "config.json").is_file() for n in names)
     assert registry.default_name == ("mnist" if "mnist" in names else names[0])
+
+
+def test_distinct_examples_prefer_one_per_class(tmp_path):
+    paths = [tmp_path / f"{name}.png" for name in ("digit1_0", "digit1_1", "digit2_0", "digit2_1", "digit3_0")]
+    assert distinct_examples(paths, 4) == [str(paths[i]) for i in (0, 2, 4, 1)]  # classes first, then the rest
+    assert distinct_examples(paths[:1], 3) == [str(paths[0]), None, None]  # too few: padded with None
+    assert distinct_examples([], 2) == [None, None]
 
 
 # ----------------------------------------------------------------------------- loading

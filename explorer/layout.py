@@ -1,0 +1,280 @@
+"""The page: a model picker over five tabs (Sample, Interpolate, Per-scale reconstruction,
+Likelihood, Complete), controls on the left and results on the right, each button wired to its
+handler under its `api_name`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from . import handlers
+from .registry import LoadedModel, app_registry, distinct_examples
+from .validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE
+from .widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, class_choices, class_dropdown, example_gallery,
+                      example_items, image_input, invert_radio, output_image)
+
+CSS = """
+.pixelated img, .pixelated canvas { image-rendering: pixelated; }
+.image-input .image-frame img, .result img { width: 100%; height: 100%; object-fit: contain; }
+.examples .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
+                            grid-template-rows: none !important; grid-auto-rows: auto !important;
+                            gap: 4px !important; }
+.examples .grid-wrap { overflow-y: auto; }
+#model-description p { margin: 0.2em 0; }
+"""
+TITLE = "Real NVP explorer"
+INTRODUCTION = (
+    "# Real NVP explorer\nAn exact-likelihood normalizing flow with the multi-scale architecture of "
+    "[Dinh, Sohl-Dickstein & Bengio (2017)](https://arxiv.org/abs/1605.08803): sample, interpolate in "
+    "latent space, see what each scale encodes, measure likelihoods pixel by pixel, fill in erased pixels.")
+NALISNICK = (
+    "**Likelihood is not typicality.** A flow can give images unlike anything it was trained on a *higher* "
+    "likelihood than its own test images (Nalisnick et al., 2019, "
+    "[Do Deep Generative Models Know What They Don't Know?](https://arxiv.org/abs/1810.09136)): smooth, "
+    "low-contrast images are cheap to encode. A low bits/dim is not evidence that an image is in-distribution."
+)
+DELETE_CACHE = (3600, 3600)  # every hour, result files older than an hour are deleted
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Soft()
+
+
+@dataclass
+class ModelBound:
+    """The model picker, the model shown at start-up, and the components that follow the picker."""
+
+    picker: gr.Dropdown
+    start: LoadedModel
+    picks: list[str | None]  # four examples of different classes: the initial images
+    sample_class: gr.Dropdown | None = None
+    corners: list[gr.Image] = field(default_factory=list)
+    classes: list[gr.Dropdown] = field(default_factory=list)
+    inverts: list[gr.Radio] = field(default_factory=list)
+    galleries: list[gr.Gallery] = field(default_factory=list)
+    singles: list[tuple[gr.Image, int]] = field(default_factory=list)  # one-image inputs, index into picks
+
+
+def single_image_controls(bound: ModelBound, pick: int, prefix: str) -> tuple[gr.Image, gr.Dropdown, gr.Radio]:
+    """A one-image tab's input, example gallery, class and invert controls; clicking an example
+    fills the input, and switching model updates them all. Returns (image, class, invert)."""
+    image = image_input("Image", bound.picks[pick], f"{prefix}-image")
+    gallery = example_gallery(bound.start, f"{prefix}-examples")
+    with gr.Row():
+        class_choice = class_dropdown(bound.start.model, AUTO_CLASS)
+        invert = invert_radio(bound.start.model)
+    gallery.select(handlers.picked_example, [bound.picker], image,
+                   api_name=f"pick_{image.elem_id.replace('-', '_')}", api_visibility="private")
+    bound.singles.append((image, pick))
+    bound.classes.append(class_choice)
+    bound.inverts.append(invert)
+    bound.galleries.append(gallery)
+    return image, class_choice, invert
+
+
+def seed_box(label="Seed") -> gr.Number:
+    return gr.Number(0, label=label, precision=0, minimum=0, maximum=MAX_SEED)
+
+
+# ----------------------------------------------------------------------------- tabs
+def sample_tab(bound: ModelBound) -> None:
+    with gr.Tab("Sample", id="sample"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                count = gr.Slider(1, MAX_SAMPLES, value=64, step=1, label="Number of samples")
+                temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature",
+                                        info="Standard deviation of the latents: lower gives cleaner, less varied "
+                                             "samples.")
+                bound.sample_class = class_choice = class_dropdown(bound.start.model, ALL_CLASSES,
+                                                                   elem_id="sample-class")
+                with gr.Row():
+                    seed = seed_box()
+                    randomize = gr.Checkbox(True, label="Randomize seed")
+                with gr.Accordion("Temperature per scale", open=False):
+                    per_scale = gr.Checkbox(False, label="Use a temperature per scale (overrides the one above)")
+                    coarse = gr.Slider(0, MAX_TEMPERATURE, value=1.0, step=0.05,
+                                       label="Coarsest scale (overall structure)")
+                    fine = gr.Slider(0, MAX_TEMPERATURE, value=0.5, step=0.05, label="Finest scale (detail)")
+                    gr.Markdown("Scales in between are interpolated linearly. Try hot structure with cold "
+                                "detail, or the reverse.")
+                button = gr.Button("Sample", variant="primary", elem_id="sample-button")
+            with gr.Column(scale=3):
+                samples = output_image("Samples", "sample-output", 560)
+                note = gr.Markdown(label="note", elem_id="sample-note")
+        button.click(handlers.sample,
+                     [bound.picker, count, temperature, seed, randomize, class_choice, per_scale, coarse, fine],
+                     [samples, seed, note], api_name="sample")
+
+
+def interpolate_tab(bound: ModelBound) -> None:
+    with gr.Tab("Interpolate", id="interpolate"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                corners = []
+                for row in ((0, 1), (2, 3)):
+                    with gr.Row():
+                        corners += [image_input(f"Corner {i + 1}", bound.picks[i], f"corner{i + 1}", 150) for i in row]
+                target = gr.Radio(["1", "2", "3", "4"], value="1", label="Clicking an example fills corner")
+                gallery = example_gallery(bound.start, "interpolate-examples")
+                with gr.Row():
+                    class_choice = class_dropdown(bound.start.model, AUTO_CLASS,
+                                                  info="auto: the most likely class of corner 1")
+                    invert = invert_radio(bound.start.model)
+                grid_size = gr.Slider(3, MAX_GRID, value=5, step=1, label="Manifold grid size")
+                steps = gr.Slider(2, MAX_STEPS, value=8, step=1, label="Steps from corner 1 to corner 2")
+                with gr.Row():
+                    manifold_button = gr.Button("Manifold of the four", variant="primary", elem_id="manifold-button")
+                    pair_button = gr.Button("Interpolate 1 → 2", elem_id="interpolate-button")
+            with gr.Column(scale=3):
+                manifold = output_image("Manifold: z = cos α (cos β z₁ + sin β z₂) + sin α (cos β z₃ + sin β z₄)",
+                                        "manifold-output", 480)
+                manifold_note = gr.Markdown(label="note", elem_id="manifold-note")
+                pair = output_image("From corner 1 to corner 2", "interpolate-output", 150)
+                pair_note = gr.Markdown(label="note", elem_id="interpolate-note")
+        manifold_button.click(handlers.manifold, [bound.picker, *corners, class_choice, invert, grid_size],
+                              [manifold, manifold_note], api_name="manifold")
+        pair_button.click(handlers.interpolate, [bound.picker, *corners[:2], class_choice, invert, steps],
+                          [pair, pair_note], api_name="interpolate")
+        gallery.select(handlers.fill_corner, [bound.picker, target], [*corners, target],
+                       api_name="pick_corner", api_visibility="private")
+    bound.corners = corners
+    bound.inverts.append(invert)
+    bound.classes.append(class_choice)
+    bound.galleries.append(gallery)
+
+
+def per_scale_tab(bound: ModelBound) -> None:
+    with gr.Tab("Per-scale reconstruction", id="per-scale"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image, class_choice, invert = single_image_controls(bound, 0, "per-scale")
+                resolution = gr.Radio(RESOLUTION_CHOICES, value="model", label="Resolution")
+                mode = gr.Radio([("resample", "resample"), ("set to zero", "zero")], value="resample",
+                                label="Latents of the finer scales")
+                with gr.Row():
+                    temperature = gr.Slider(0, MAX_TEMPERATURE, value=1.0, step=0.05,
+                                            label="Temperature (resampling)")
+                    seed = seed_box()
+                button = gr.Button("Reconstruct", variant="primary", elem_id="per-scale-button")
+            with gr.Column(scale=3):
+                reconstructions = gr.Gallery(label="Keeping the latents of the k coarsest scales", columns=5,
+                                             height=230, allow_preview=True, object_fit="contain", format="png",
+                                             elem_id="per-scale-output", elem_classes="pixelated")
+                note = gr.Markdown(label="note", elem_id="per-scale-note")
+        button.click(handlers.per_scale, [bound.picker, image, class_choice, invert, resolution, mode, temperature,
+                                          seed], [reconstructions, note], api_name="per_scale")
+
+
+def likelihood_tab(bound: ModelBound) -> None:
+    with gr.Tab("Likelihood", id="likelihood"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image, class_choice, invert = single_image_controls(bound, 1, "likelihood")
+                resolution = gr.Radio(RESOLUTION_CHOICES, value="model", label="Resolution",
+                                      info="The model is fully convolutional: it can score an image at its own "
+                                           "size.")
+                button = gr.Button("Evaluate", variant="primary", elem_id="likelihood-button")
+                gr.Markdown(NALISNICK)
+            with gr.Column(scale=3):
+                heatmap = output_image("Bits per pixel", "likelihood-heatmap", 420)
+                with gr.Row():
+                    bpd = gr.Number(label="bits/dim", interactive=False, elem_id="likelihood-bpd", scale=1)
+                    bits_file = gr.File(label="Per-pixel bits (NumPy .npy)", elem_id="likelihood-file", scale=2)
+                breakdown = gr.Dataframe(headers=["term", "bits/dim"], datatype=["str", "number"],
+                                         label="Breakdown of the bits/dim (the terms sum to the total)",
+                                         interactive=False, elem_id="likelihood-breakdown")
+                histogram = output_image("Among the test images", "likelihood-histogram", 320)
+                note = gr.Markdown(label="note", elem_id="likelihood-note")
+        button.click(handlers.likelihood, [bound.picker, image, class_choice, invert, resolution],
+                     [heatmap, bpd, breakdown, histogram, note, bits_file], api_name="likelihood")
+
+
+def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
+    with gr.Tab("Complete", id="complete"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image, class_choice, invert = single_image_controls(bound, 2, "complete")
+                gr.Markdown("**Rectangle to erase** (fractions of the height and width)")
+                with gr.Row():
+                    top = gr.Slider(0, 1, value=0.5, step=0.01, label="Top")
+                    bottom = gr.Slider(0, 1, value=1.0, step=0.01, label="Bottom")
+                with gr.Row():
+                    left = gr.Slider(0, 1, value=0.0, step=0.01, label="Left")
+                    right = gr.Slider(0, 1, value=1.0, step=0.01, label="Right")
+                steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=100, step=10, label="Optimization steps")
+                with gr.Accordion("Optimizer", open=False):
+                    learning_rate = gr.Slider(0.005, 0.5, value=0.05, step=0.005, label="Learning rate (Adam)")
+                    seed = seed_box("Seed of the initial noise")
+                button = gr.Button("Complete", variant="primary", elem_id="complete-button")
+            with gr.Column(scale=3):
+                with gr.Row():
+                    preview = output_image("To erase (red)", "complete-preview", 300)
+                    completed = output_image("Completed", "complete-output", 300)
+                curve = output_image("bits/dim while filling in", "complete-curve", 320)
+                note = gr.Markdown(label="note", elem_id="complete-note")
+        preview_inputs = [bound.picker, image, invert, top, bottom, left, right]
+        image.change(handlers.erase_preview, preview_inputs, preview, api_name="erase_preview",
+                     trigger_mode="always_last", show_progress="hidden")
+        for name, component in (("invert", invert), ("top", top), ("bottom", bottom), ("left", left),
+                                ("right", right)):
+            component.change(handlers.erase_preview, preview_inputs, preview, api_name=f"erase_preview_on_{name}",
+                             api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+        demo.load(handlers.erase_preview, preview_inputs, preview, api_name="erase_preview_on_load",
+                  api_visibility="private", show_progress="hidden")
+        button.click(handlers.complete, [bound.picker, image, class_choice, invert, top, bottom, left, right, steps,
+                                         learning_rate, seed], [completed, curve, note], api_name="complete",
+                     concurrency_limit=1)
+
+
+# ----------------------------------------------------------------------------- the page
+def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
+    """Picking another model updates its description, the class and invert controls (shown only
+    where they apply), the example galleries and the initial images."""
+    outputs = [description, bound.sample_class, *bound.corners, *bound.classes, *bound.inverts, *bound.galleries,
+               *(image for image, _ in bound.singles)]
+
+    def switch_model(model_name):
+        registry = app_registry()
+        loaded = registry.load(model_name)
+        model = loaded.model
+        conditional, grey = model.num_classes is not None, model.in_channels == 1
+        picks = distinct_examples(loaded.examples, 4)
+        updates = {description: registry.describe(loaded),
+                   bound.sample_class: gr.update(choices=class_choices(model, ALL_CLASSES), value="all",
+                                                 visible=conditional)}
+        updates.update(zip(bound.corners, picks))
+        for class_choice in bound.classes:
+            updates[class_choice] = gr.update(choices=class_choices(model, AUTO_CLASS), value="auto",
+                                              visible=conditional)
+        for invert in bound.inverts:
+            updates[invert] = gr.update(visible=grey)
+        for gallery in bound.galleries:
+            updates[gallery] = example_items(loaded)
+        for image, pick in bound.singles:
+            updates[image] = picks[pick]
+        return updates
+
+    bound.picker.change(switch_model, [bound.picker], outputs, api_name="select_model", api_visibility="private")
+
+
+def build_page() -> gr.Blocks:
+    """The whole page over the app's registry (its default model is loaded now, to lay out its examples;
+    a broken default stops here with a clear error)."""
+    registry = app_registry()
+    start = registry.load(registry.default_name)
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown(INTRODUCTION)
+        with gr.Row(equal_height=True):
+            picker = gr.Dropdown(registry.names(), value=registry.default_name, label="Model", scale=1,
+                                 elem_id="model", allow_custom_value=False)
+            description = gr.Markdown(registry.describe(start), elem_id="model-description")
+        bound = ModelBound(picker, start, distinct_examples(start.examples, 4))
+        with gr.Tabs():
+            sample_tab(bound)
+            interpolate_tab(bound)
+            per_scale_tab(bound)
+            likelihood_tab(bound)
+            complete_tab(bound, demo)
+        follow_model_picker(bound, description)
+        gr.api(handlers.model_info_endpoint(registry.default_name), api_name="model_info")
+    return demo
