@@ -43,7 +43,7 @@ def test_export_bundles_model_reference_and_examples(checkpoint, tmp_path):
     x, y = test[0]
     noise = torch.Generator().manual_seed(1234)
     first = model.bits_per_dim(model.dequantize(x[None].double(), generator=noise).float(), y[None]).item()
-    assert reference["test_bpd"][0] == pytest.approx(first, abs=1e-5)
+    assert reference["test_bpd"][0] == pytest.approx(first, rel=1e-6)  # float32: batch of 1 vs 200
 
     examples = {p.name for p in (assets / "examples" / "toy").iterdir()}
     assert examples == {f"digit{d}_0.png" for d in range(10)} | {"digit0_1.png", "digit1_1.png"}  # spread

@@ -1,5 +1,7 @@
 """The training side end to end: command line, checkpoints, exact resume after kill -9,
-non-finite recovery, two-process torchrun, offline push-to-hub."""
+options on resume, the schedule across resumes, loss units, the weight average, non-finite
+recovery (one process and two under torchrun), offline push-to-hub."""
+import contextlib
 import json
 import math
 import os
@@ -14,8 +16,10 @@ import torch
 from safetensors.torch import load_file
 
 from realnvp import RealNVP
-from train.checkpointing import recover, save_checkpoint
-from train.loop import TrainConfig, Trainer, TrainingError, batch_indices, learning_rate
+from train.config import TrainConfig
+from train.evaluation import per_image_bpd
+from train.loop import Trainer, TrainingError, batch_indices, resumed_config
+from train.snapshots import recover
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--dataset", "digits", "--hidden-channels", "4", "--num-blocks", "1", "--batch-size", "32",
@@ -102,13 +106,25 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     assert all(torch.equal(opt_a[k], opt_b[k]) for k in opt_a)
 
 
-def test_resume_refuses_changed_architecture(tmp_path):
+def test_resume_applies_and_logs_or_refuses_each_option(tmp_path, capsys):
+    from train.__main__ import main
+
     out = tmp_path / "run"
-    run_cli(*TINY, "--out", str(out), "--steps", "1", "--eval-every", "1")
-    result = run_cli("--out", str(out), "--resume", "--hidden-channels", "8", check=False)
-    assert result.returncode == 2 and "differs from the saved run" in result.stderr
-    result = run_cli("--out", str(tmp_path / "nothing"), "--resume", check=False)
-    assert result.returncode == 2 and "no run to resume" in result.stderr
+    assert main([*TINY, "--out", str(out), "--steps", "2", "--eval-every", "2"]) == 0
+    capsys.readouterr()
+    assert main(["--out", str(out), "--resume", "--hidden-channels", "8", "--image-size", "8", "--lr", "1e-4"]) == 2
+    err = capsys.readouterr().err
+    assert "--hidden-channels 8 differs from the saved run's 4: the model's shape is fixed for a run" in err
+    assert "--image-size 8 differs from the saved run's None: the data set and its train/validation/test split" in err
+    assert main(["--out", str(out), "--resume", "--steps", "3", "--lr", "1e-4", "--grad-clip", "5",
+                 "--eval-every", "1"]) == 0
+    logged = capsys.readouterr().out
+    assert "resume: --lr 0.0001 (was 0.001)" in logged and "resume: --grad-clip 5.0 (was 100.0)" in logged
+    assert "resume: --steps 3 (was 2)" in logged and "resume: --eval-every 1 (was 2)" in logged
+    state = json.loads((out / "last" / "training_state.json").read_text())["state"]
+    assert state["step"] == 3 and state["config"]["lr"] == 1e-4 and state["config"]["grad_clip"] == 5.0
+    assert main(["--out", str(tmp_path / "nothing"), "--resume"]) == 2
+    assert "no run to resume" in capsys.readouterr().err
 
 
 def small_config(out, **kwargs):
@@ -122,16 +138,16 @@ def test_non_finite_step_rolls_back_and_names_the_layer(tmp_path, monkeypatch):
 
     original = coupling.CheckerboardCoupling.encode
     original_step = Trainer.train_step
-    current = {"step": None, "fired": False}
+    current = {"step": None, "attempts": {}}
 
     def tracking_step(self):
         current["step"] = self.step
+        current["attempts"][self.step] = current["attempts"].get(self.step, 0) + 1
         return original_step(self)
 
     def poisoned(self, x, y=None):
         out, logdet = original(self, x, y)
-        if self.training and current["step"] == 5 and not current["fired"]:  # the first coupling of step 5
-            current["fired"] = True
+        if self.training and current["step"] == 5 and current["attempts"][5] == 1:  # the first try of step 5
             out = out * float("nan")
         return out, logdet
 
@@ -143,7 +159,7 @@ def test_non_finite_step_rolls_back_and_names_the_layer(tmp_path, monkeypatch):
     text = "\n".join(logs)
     assert "[non-finite]" in text and "scales.0.checkerboard.0 (CheckerboardCoupling)" in text
     assert "at step 5" in text and "Rolled back to the last checkpoint (step 4)" in text
-    assert result["step"] == 8 and trainer.lr_scale == 0.5
+    assert result["step"] == 8 and trainer.lr_factor == 0.5
     for name in ("last", "best"):
         assert all(torch.isfinite(t).all() for t in weights(tmp_path / "run" / name).values())
 
@@ -174,21 +190,7 @@ def test_push_to_hub_offline_fails_clearly_and_keeps_checkpoints(tmp_path):
     assert (tmp_path / "run" / "best" / "model.safetensors").is_file()
 
 
-def test_atomic_checkpoint_recovers_from_interrupted_swap(tmp_path):
-    model = RealNVP(in_channels=1, image_size=4, num_scales=1, hidden_channels=2, num_blocks=0)
-    target = tmp_path / "last"
-    save_checkpoint(target, model, state={"step": 1})
-    # a crash between "last -> last.old" and "last.tmp -> last"
-    target.rename(tmp_path / "last.old")
-    (tmp_path / "last.tmp").mkdir()
-    recover(target)
-    assert (target / "model.safetensors").is_file()
-    save_checkpoint(target, model, state={"step": 2})  # a stale last.tmp does not get in the way
-    assert json.loads((target / "training_state.json").read_text())["state"]["step"] == 2
-    assert not (tmp_path / "last.old").exists() and not (tmp_path / "last.tmp").exists()
-
-
-def test_data_order_and_schedule():
+def test_data_order():
     seen = []
     for step in range(10):  # 10 steps of 10 = one epoch of 100 items
         seen += batch_indices(100, 10, seed=3, step=step)
@@ -197,10 +199,123 @@ def test_data_order_and_schedule():
     assert batch_indices(100, 10, 3, 4) == batch_indices(100, 10, 3, 4)
     with pytest.raises(TrainingError, match="larger than the training set"):
         batch_indices(5, 10, 0, 0)
-    config = TrainConfig(dataset="digits", out="x", lr=1e-3, warmup_steps=10, steps=100, min_lr_fraction=0.1)
-    assert learning_rate(config, 0) == pytest.approx(1e-4)
-    assert learning_rate(config, 9) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.09))))
-    assert learning_rate(config, 100) == pytest.approx(1e-4)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupted_run(config, at_step, monkeypatch, log=lambda *_: None):
+    """Run `config` until it is about to take step `at_step`, then stop as a kill would."""
+    original = Trainer.train_step
+
+    def step(self):
+        if self.step == at_step:
+            raise Interrupted
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    with pytest.raises(Interrupted):
+        Trainer(config, command="test", log=log).run()
+    monkeypatch.setattr(Trainer, "train_step", original)
+
+
+def recording_rates(monkeypatch):
+    """{step: learning rate used} of every optimizer step taken from now on."""
+    rates = {}
+    original = Trainer.train_step
+
+    def step(self):
+        taken = self.step
+        bpd = original(self)
+        rates[taken] = self.optimizer.param_groups[0]["lr"]
+        return bpd
+
+    monkeypatch.setattr(Trainer, "train_step", step)
+    return rates
+
+
+def test_resume_with_more_steps_continues_the_decay(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    config = small_config(out, steps=12, eval_every=6, checkpoint_every=2)
+    interrupted_run(config, 7, monkeypatch)  # the last checkpoint is at step 6
+    rates = recording_rates(monkeypatch)
+    logs = []
+    resumed = resumed_config(out, {"steps": 20}, log=logs.append)
+    Trainer(resumed, command="test", log=logs.append).run(resume=True)
+    assert sorted(rates) == list(range(6, 20))
+    uninterrupted_at_6 = 1e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 6 / 12)))
+    assert rates[6] == pytest.approx(uninterrupted_at_6, rel=1e-12), "continuous at the resume step"
+    assert all(b <= a for a, b in zip([rates[s] for s in range(6, 20)], [rates[s] for s in range(7, 20)]))
+    assert rates[19] > 1e-3 * 0.05
+    assert any("decays from" in line and "at step 20" in line for line in logs), logs
+
+
+def test_old_runs_resume_lr_scale_and_their_loss_units(tmp_path):
+    """A run written before lr_factor, schedule segments, --loss-units and --ema-decay existed."""
+    out = tmp_path / "run"
+    Trainer(small_config(out, steps=4, eval_every=4, checkpoint_every=4), command="test", log=lambda *_: None).run()
+    state_file = out / "last" / "training_state.json"
+    saved = json.loads(state_file.read_text())
+    state = saved["state"]
+    del state["lr_factor"], state["schedule"], state["config"]["loss_units"], state["config"]["ema_decay"]
+    state["lr_scale"] = 0.25
+    state_file.write_text(json.dumps(saved))
+    logs = []
+    config = resumed_config(out, {"steps": 6}, log=logs.append)
+    assert config.loss_units == "bits" and config.ema_decay == 0
+    trainer = Trainer(config, command="test", log=logs.append)
+    trainer.run(resume=True)
+    assert trainer.step == 6 and trainer.lr_factor == 0.25 and trainer.config.loss_units == "bits"
+    state = json.loads(state_file.read_text())["state"]
+    assert state["lr_factor"] == 0.25 and "lr_scale" not in state and state["config"]["loss_units"] == "bits"
+    assert [s["start"] for s in state["schedule"]] == [0, 4]
+
+
+def test_loss_units_scale_the_gradients_by_d_ln2(tmp_path):
+    grads, bpds = {}, {}
+    for units in ("bits", "nats"):
+        config = small_config(tmp_path / units, loss_units=units, scale_l2=0.0, grad_clip=0.0)
+        trainer = Trainer(config, command="test", log=lambda *_: None)
+        bpds[units] = trainer.train_step()
+        grads[units] = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        dims = trainer.info.channels * trainer.info.image_size ** 2
+    assert bpds["bits"] == bpds["nats"], "progress and metrics report bits/dim either way"
+    ratio = dims * math.log(2)
+    nats = torch.cat([g.flatten() for g in grads["nats"].values()])
+    bits = torch.cat([g.flatten() for g in grads["bits"].values()])
+    assert nats.norm() > 0 and grads["nats"].keys() == grads["bits"].keys()
+    # float32 gradients of a batch mean: compare against the scale of the whole gradient
+    assert torch.allclose(nats, bits * ratio, rtol=1e-4, atol=1e-5 * nats.abs().max().item())
+    assert (nats.norm() / bits.norm()).item() == pytest.approx(ratio, rel=1e-5)
+
+
+def test_weight_average_is_evaluated_saved_and_resumed_exactly(tmp_path, monkeypatch):
+    config = small_config(tmp_path / "straight", ema_decay=0.8, steps=8, eval_every=4, checkpoint_every=2)
+    trainer = Trainer(config, command="test", log=lambda *_: None)
+    trainer.run()
+    last = tmp_path / "straight" / "last"
+    saved = weights(last)
+    state_tensors = load_file(last / "training_state.safetensors")
+    model_state = trainer.model.state_dict()
+    for name, value in trainer.ema.tensors.items():
+        assert torch.equal(saved[name], value), "model.safetensors holds the average"
+        assert torch.equal(state_tensors["raw." + name], model_state[name]), "the training state the raw weights"
+    assert any(not torch.equal(saved[n], model_state[n]) for n in saved), "the average differs from the weights"
+    record = [json.loads(line) for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()][-1]
+    model = RealNVP.from_pretrained(last)
+    assert sum(per_image_bpd(model, trainer.val_set, torch.device("cpu"))) / len(trainer.val_set) == pytest.approx(
+        record["val_bpd"], abs=1e-12), "the reported figures are the average's"
+
+    interrupted_run(small_config(tmp_path / "killed", ema_decay=0.8, steps=8, eval_every=4, checkpoint_every=2),
+                    5, monkeypatch)
+    resumed = resumed_config(tmp_path / "killed", {})
+    assert resumed.ema_decay == 0.8
+    Trainer(resumed, command="test", log=lambda *_: None).run(resume=True)
+    for name in ("last", "best"):
+        assert same_weights(tmp_path / "straight" / name, tmp_path / "killed" / name)
+    again = load_file(tmp_path / "killed" / "last" / "training_state.safetensors")
+    assert again.keys() == state_tensors.keys() and all(torch.equal(again[k], state_tensors[k]) for k in again)
 
 
 @pytest.mark.slow
@@ -221,3 +336,37 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert records[-1]["test_bpd"] < 10 and model is not None and first is not None
     # it trained: the weights moved from the initialization
     assert any(p.abs().sum() > 0 for n, p in model.named_parameters() if "original0" in n and "head" in n)
+
+
+@pytest.mark.slow
+def test_torchrun_non_finite_on_one_process_rolls_back_all_together(tmp_path):
+    """Process 1 alone meets a NaN loss (step 3) and a NonFiniteError in its forward (step 5):
+    both processes roll back together (no hang in the gradient all-reduce) and end with the
+    same weights."""
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node", "2", str(ROOT / "tests" / "ddp_nonfinite_worker.py"),
+           str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # torchrun; the workers run in their own process groups
+        for pid_file in out.glob("pid-*"):
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the processes hung: one rolled back while the other waited in the all-reduce")
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "[non-finite] the loss is nan on process 1 at step 3" in stdout
+    assert "[non-finite] injected in the forward of process 1 on process 1 at step 5" in stdout
+    for step, back_to in ((3, 2), (5, 4)):
+        assert (f"[non-finite] non-finite values on process 1 of 2 at step {step}. "
+                f"Rolled back to the last checkpoint (step {back_to})") in stdout
+    counters = [json.loads((out / f"rank-{r}.json").read_text()) for r in (0, 1)]
+    assert counters[0] == counters[1] == {"step": 8, "rollbacks": 2, "lr_factor": 0.25}
+    a, b = (load_file(out / f"rank-{r}.safetensors") for r in (0, 1))
+    parameters = {name for name, _ in RealNVP.from_pretrained(out / "last").named_parameters()}
+    assert parameters <= a.keys() and all(torch.equal(a[k], b[k]) for k in parameters)

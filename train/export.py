@@ -24,9 +24,9 @@ from PIL import Image
 
 from realnvp import CheckpointError, RealNVP
 
-from .checkpointing import replace_directory
 from .data import DATASET_NAMES, build_datasets
-from .loop import EVAL_NOISE_SEED, per_image_bpd
+from .evaluation import EVAL_NOISE_SEED, per_image_bpd
+from .snapshots import replace_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")

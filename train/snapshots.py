@@ -1,8 +1,11 @@
-"""Checkpoints that survive `kill -9`: a `from_pretrained` directory (config.json,
-model.safetensors, README.md model card) plus the training state for `--resume`
-(training_state.safetensors for the optimizer's tensors, training_state.json for the rest:
-step, run configuration, timings). Nothing is pickled. Random numbers are derived from
-(seed, step), so no generator state needs saving for an exact resume.
+"""A run's snapshots (OUT/last, OUT/best), written atomically and recovered after a crash.
+
+A snapshot is a `from_pretrained` directory (config.json, model.safetensors, README.md model
+card) plus the training state for `--resume`: training_state.safetensors for the optimizer's
+tensors and any other state tensors (the raw weights when the saved model holds their moving
+average), training_state.json for the rest (step, run configuration, schedule, timings).
+Nothing is pickled. Random numbers are derived from (seed, step), so no generator state needs
+saving for an exact resume. (Strict loading of the model itself is `realnvp.checkpoint`.)
 
 Writes are atomic: the directory is written in full under a temporary name, flushed, then
 swapped in with renames. A crash between the two renames leaves `NAME.old`, which
@@ -81,16 +84,21 @@ def replace_directory(directory: Path, fill) -> None:
 
 
 def save_checkpoint(directory: Path, model, optimizer=None, state: dict | None = None,
-                    model_card: str | None = None) -> None:
-    """Atomically write `directory` (a from_pretrained checkpoint, plus training state)."""
+                    model_card: str | None = None, tensors: dict[str, torch.Tensor] | None = None) -> None:
+    """Atomically write `directory` (a from_pretrained checkpoint, plus training state:
+    the optimizer, `state` (JSON) and `tensors`, whose names must not start with "optimizer.")."""
 
     def fill(tmp: Path) -> None:
         model.save_pretrained(tmp)
         if model_card is not None:
             (tmp / "README.md").write_text(model_card, encoding="utf-8")
-        if optimizer is not None or state is not None:
-            tensors, meta = ({}, {}) if optimizer is None else _flatten_optimizer(optimizer.state_dict())
-            save_file(tensors, tmp / STATE_TENSORS)
+        if optimizer is not None or state is not None or tensors:
+            flat, meta = ({}, {}) if optimizer is None else _flatten_optimizer(optimizer.state_dict())
+            for name, value in (tensors or {}).items():
+                if name.startswith("optimizer."):
+                    raise ValueError(f"state tensor {name!r}: the prefix 'optimizer.' is the optimizer's")
+                flat[name] = value.detach().cpu().contiguous()
+            save_file(flat, tmp / STATE_TENSORS)
             (tmp / STATE_JSON).write_text(json.dumps({"optimizer": meta, "state": state or {}}, indent=1))
 
     replace_directory(directory, fill)
@@ -104,10 +112,23 @@ def recover(directory: Path) -> None:
         old.rename(directory)
 
 
-def load_training_state(directory: Path) -> tuple[dict | None, dict]:
-    """(optimizer state dict or None, training state dict) from a checkpoint directory."""
+def load_training_state(directory: Path) -> tuple[dict | None, dict, dict[str, torch.Tensor]]:
+    """(optimizer state dict or None, training state dict, the other state tensors) from a
+    checkpoint directory."""
     directory = Path(directory)
     tensors = load_file(directory / STATE_TENSORS)
     meta = json.loads((directory / STATE_JSON).read_text())
     optimizer = _unflatten_optimizer(tensors, meta["optimizer"]) if meta["optimizer"] else None
-    return optimizer, meta["state"]
+    others = {name: value for name, value in tensors.items() if not name.startswith("optimizer.")}
+    return optimizer, meta["state"], others
+
+
+def read_run_state(directory: Path) -> dict | None:
+    """The training state (JSON part: step, configuration, ...) of the snapshot in `directory`,
+    after finishing an interrupted swap; None when there is no snapshot there."""
+    directory = Path(directory)
+    recover(directory)
+    state_file = directory / STATE_JSON
+    if not state_file.exists():
+        return None
+    return json.loads(state_file.read_text())["state"]

@@ -1,0 +1,61 @@
+"""Evaluation: exact bits/dim per image and per split, always in float32.
+
+Every reported figure (validation and test bits/dim, the choice of `best/`, train.export's
+reference figures) comes from here: evaluation mode (batch-norm running averages), a fixed
+dequantization noise (EVAL_NOISE_SEED), true labels for class-conditional models, and no
+mixed precision: the model's autocast setting is switched off for the duration and restored.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch.utils.data import DataLoader
+
+from realnvp import RealNVP
+
+EVAL_NOISE_SEED = 1234  # fixed dequantization noise of every evaluation (and of train.export)
+
+
+def autocast_setting(model: RealNVP) -> torch.dtype | None:
+    """The dtype `model.set_autocast` was last given (None: off)."""
+    return next((dtype for m in model.modules() if (dtype := getattr(m, "autocast_dtype", None)) is not None), None)
+
+
+@contextlib.contextmanager
+def full_precision(model: RealNVP):
+    """No autocast inside; the model's setting is restored afterwards."""
+    previous = autocast_setting(model)
+    model.set_autocast(None)
+    try:
+        yield model
+    finally:
+        model.set_autocast(previous)
+
+
+@torch.no_grad()
+def per_image_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int = 200,
+                  seed: int = EVAL_NOISE_SEED, workers: int = 0) -> list[float]:
+    """Exact bits/dim of each image of `dataset`, in order, with fixed dequantization noise;
+    class-conditional models are scored with the true labels. Evaluation mode and float32;
+    the module's mode and autocast setting are restored afterwards."""
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    conditional = model.num_classes is not None
+    out: list[float] = []
+    try:
+        with full_precision(model):
+            for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers):
+                x = model.dequantize(x.double(), generator=generator).float().to(device)
+                out += model.bits_per_dim(x, y.to(device) if conditional else None).double().cpu().tolist()
+    finally:
+        model.train(was_training)
+    return out
+
+
+def evaluate_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int, seed: int = EVAL_NOISE_SEED,
+                 workers: int = 0) -> float:
+    """Exact average bits/dim over the whole split."""
+    values = per_image_bpd(model, dataset, device, batch_size, seed, workers)
+    return sum(values) / len(values)
