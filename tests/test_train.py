@@ -302,6 +302,7 @@ def test_weight_average_is_evaluated_saved_and_resumed_exactly(tmp_path, monkeyp
         assert torch.equal(saved[name], value), "model.safetensors holds the average"
         assert torch.equal(state_tensors["raw." + name], model_state[name]), "the training state the raw weights"
     assert any(not torch.equal(saved[n], model_state[n]) for n in saved), "the average differs from the weights"
+    assert "the saved weights are the moving average (decay 0.8)" in (last / "README.md").read_text()
     record = [json.loads(line) for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()][-1]
     model = RealNVP.from_pretrained(last)
     assert sum(per_image_bpd(model, trainer.val_set, torch.device("cpu"))) / len(trainer.val_set) == pytest.approx(

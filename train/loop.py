@@ -142,7 +142,18 @@ class Trainer:
             name=self.out.name, config=self.model._hub_mixin_config, dataset=self.config.dataset, split=split,
             test_bpd=test_bpd, val_bpd=val_bpd, steps=self.step, train_seconds=self.train_seconds,
             hardware=distributed.hardware_description(self.device, self.world_size), command="\n".join(self.commands),
-            num_params=sum(p.numel() for p in self.model.parameters()))
+            num_params=sum(p.numel() for p in self.model.parameters()), recipe=self.recipe())
+
+    def recipe(self) -> str:
+        """The optimization settings, for the model card (a resumed run's are the current ones)."""
+        c = self.config
+        objective = "mean -log p(x) per image, nats" if c.loss_units == "nats" else "bits/dim"
+        clip = f"gradient norm clipped at {c.grad_clip:g}" if c.grad_clip > 0 else "no gradient clipping"
+        weights = (f"the saved weights are the moving average (decay {c.ema_decay:g}) of the trained ones"
+                   if self.ema else "no weight averaging")
+        return (f"Adam, rate {c.lr:g} (warm-up {c.warmup_steps} steps, cosine decay to {c.min_lr_fraction:g} of it), "
+                f"batch {c.batch_size}; objective {objective} + {c.scale_l2:g} x L2 of the weight-norm scales; "
+                f"{clip}; {weights}")
 
     def save(self, name: str, test_bpd=None, val_bpd=None) -> None:
         """Write OUT/NAME: the model (the moving average with --ema-decay) and the training

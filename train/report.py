@@ -66,7 +66,8 @@ def plot_curves(metrics: list[dict], path: Path, baseline_bpd: float | None = No
 
 
 def model_card(*, name: str, config: dict, dataset: str, split: str, test_bpd: float | None, val_bpd: float | None,
-               steps: int, train_seconds: float, hardware: str, command: str, num_params: int) -> str:
+               steps: int, train_seconds: float, hardware: str, command: str, num_params: int,
+               recipe: str = "") -> str:
     def fmt(v):
         return "n/a" if v is None else f"{v:.4f}"
 
@@ -98,7 +99,7 @@ trained with realnvp-explorer (`python -m train`).
 | training time | {train_seconds / 60:.1f} min |
 | hardware | {hardware} |
 | parameters | {num_params:,} |
-
+{f"| training recipe | {recipe} |" + chr(10) if recipe else ""}
 Configuration: `{json.dumps(config)}`
 
 Reproduce (the run's commands in order: the first, then each `--resume`):
