@@ -292,7 +292,8 @@ class Trainer:
                 raise TrainingError(f"{self.out} already holds a run: pass --resume to continue it, or choose another --out")
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "metrics.jsonl").unlink(missing_ok=True)
-            self.baseline = histogram_baseline_bpd(self.train_set, self.test_set, self.info, num_workers=config.workers)
+            self.baseline = histogram_baseline_bpd(self.train_set, self.test_set, self.info,
+                                                   num_workers=config.workers)
             self.log(f"{config.dataset}: {len(self.train_set)} train / {len(self.val_set)} validation / "
                      f"{len(self.test_set)} test images of {self.info.shape}; independent per-pixel histograms "
                      f"give {self.baseline:.3f} bits/dim on the test set")
