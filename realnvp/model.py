@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from .checkpoint import CheckpointError, load_state_strict
 from .flow import Composite, NonFiniteError, Scale, add_maps, check_finite, locating_non_finite
 from .nets import ResNet
+from .precision import sampling_precision
 from .preprocess import LogitTransform, bits_per_dim, dequantize
 
 LOG_2PI = math.log(2 * math.pi)
@@ -222,8 +223,9 @@ class RealNVP(
         y = self._labels(y, x.shape[0])
         if self.training:
             self._check_training_batch(x)
-        latents, maps, terms = self._checked(
-            self._walk_encode, lambda r: [*r[0], *(v for v in r[2].values())], "encoding", x, y)
+        with sampling_precision(None):  # densities never run in reduced precision
+            latents, maps, terms = self._checked(
+                self._walk_encode, lambda r: [*r[0], *(v for v in r[2].values())], "encoding", x, y)
         priors = [standard_normal_log_density(z) for z in latents]
         terms["prior"] = sum(_flat_sum(p) for p in priors)
         return latents, [m + p for m, p in zip(maps, priors)], terms
@@ -351,9 +353,16 @@ class RealNVP(
     def sample(self, n: int, temperature: float | Sequence[float] = 1.0, generator: torch.Generator | None = None,
                y=None, image_size: int | tuple[int, int] | None = None) -> Tensor:
         """(n, C, H, W) samples in [0, 1], z ~ N(0, T^2 I). The fixed bijection (batch-norm
-        running averages) whatever the module's mode. Temperature 0 decodes the zero latent."""
+        running averages) whatever the module's mode. Temperature 0 decodes the zero latent.
+        With `sampling_dtype` set (see `realnvp.precision`), the s/t networks' convolutions run
+        in that dtype; the coupling arithmetic stays in the model's dtype."""
         latents = self.sample_latents(n, temperature, generator, image_size)
-        return self.decode(latents, y).clamp(0, 1)
+        with sampling_precision(self.sampling_dtype):
+            return self.decode(latents, y).clamp(0, 1)
+
+    # None: sample in full precision. torch.bfloat16: about 1.7x faster on CPUs with AVX512-BF16
+    # (realnvp.precision.fast_sampling_dtype picks it per machine). Not saved with the model.
+    sampling_dtype: torch.dtype | None = None
 
     def forward(self, x: Tensor, y=None) -> Tensor:
         """The training objective: (B,) log_prob of x in the module's mode. In training mode the

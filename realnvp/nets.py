@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from .precision import current_sampling_dtype
+
 
 def wn_conv3x3(in_channels: int, out_channels: int, bias: bool = True) -> nn.Module:
     return weight_norm(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
@@ -94,6 +96,14 @@ class ResNet(nn.Module):
         return self._fold_cache[1]
 
     def _forward_folded(self, x: Tensor, y: Tensor | None) -> Tensor:
+        dtype = current_sampling_dtype()
+        if dtype is None or dtype == x.dtype:
+            return self._forward_folded_exact(x, y)
+        with torch.autocast(x.device.type, dtype=dtype):
+            out = self._forward_folded_exact(x, y)
+        return out.to(x.dtype)
+
+    def _forward_folded_exact(self, x: Tensor, y: Tensor | None) -> Tensor:
         stem_w, stem_b, blocks, head_scale, head_shift, head_w, head_b = self._folded_weights()
         h = F.conv2d(x, stem_w, stem_b, padding=1)
         if self.class_embedding is not None:
