@@ -371,6 +371,11 @@ class RealNVP(
         wraps. To evaluate a density, call `log_prob`."""
         return sum(self._encode_terms(x, y)[2].values())
 
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        """The dtype given to `set_autocast` (None: off)."""
+        return next((m.autocast_dtype for m in self.modules() if isinstance(m, ResNet)), None)
+
     def set_autocast(self, dtype: torch.dtype | None) -> None:
         """In the training forward, run the s/t networks' convolutions in `dtype` (e.g.
         torch.bfloat16), keeping the coupling arithmetic, log-determinants and the likelihood in

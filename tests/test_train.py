@@ -275,7 +275,7 @@ def test_old_runs_resume_lr_scale_and_their_loss_units(tmp_path):
 def test_loss_units_scale_the_gradients_by_d_ln2(tmp_path):
     grads, bpds = {}, {}
     for units in ("bits", "nats"):
-        config = small_config(tmp_path / units, loss_units=units, scale_l2=0.0, grad_clip=0.0)
+        config = small_config(tmp_path / units, loss_units=units, scale_l2=0.0, grad_clip=0.0, amp="off")
         trainer = Trainer(config, command="test", log=lambda *_: None)
         bpds[units] = trainer.train_step()
         grads[units] = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}

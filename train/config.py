@@ -110,7 +110,8 @@ class TrainConfig:
     max_rollbacks: int = resumable(5, "non-finite recoveries before giving up", "optimization", check=AT_LEAST_0)
     # run
     device: str = resumable("auto", "auto picks cuda when available", "run", choices=("auto", "cpu", "cuda"))
-    amp: str = resumable("auto", "bf16 autocast for the s/t networks in training (auto: on for cuda); "
+    amp: str = resumable("auto", "bf16 autocast for the s/t networks in training (auto: on where bf16 is native: recent "
+                                 "GPUs, CPUs with AVX512-BF16 or AMX); "
                                  "evaluation is always float32", "run", choices=("auto", "bf16", "off"))
     channels_last: str = resumable("auto", "channels_last memory format (auto: on for cuda)", "run",
                                    choices=("auto", "on", "off"))

@@ -19,7 +19,7 @@ EVAL_NOISE_SEED = 1234  # fixed dequantization noise of every evaluation (and of
 
 def autocast_setting(model: RealNVP) -> torch.dtype | None:
     """The dtype `model.set_autocast` was last given (None: off)."""
-    return next((dtype for m in model.modules() if (dtype := getattr(m, "autocast_dtype", None)) is not None), None)
+    return model.autocast_dtype
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from realnvp import NonFiniteError, RealNVP
+from realnvp.precision import native_bf16
 from realnvp.preprocess import bits_per_dim, dequantize
 
 from . import distributed, publish, report, schedule
@@ -95,7 +96,7 @@ class Trainer:
                              num_scales=config.num_scales, hidden_channels=config.hidden_channels,
                              num_blocks=config.num_blocks, num_classes=config.num_classes or None,
                              num_levels=self.info.num_levels).to(self.device)
-        use_amp = config.amp == "bf16" or (config.amp == "auto" and self.device.type == "cuda")
+        use_amp = config.amp == "bf16" or (config.amp == "auto" and native_bf16(self.device))
         self.model.set_autocast(torch.bfloat16 if use_amp else None)  # the training forward only
         if config.channels_last == "on" or (config.channels_last == "auto" and self.device.type == "cuda"):
             self.model.to(memory_format=torch.channels_last)
