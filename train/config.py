@@ -86,6 +86,10 @@ class TrainConfig:
     num_blocks: int = fixed(4, "residual blocks per s/t network", "model", SHAPE, check=AT_LEAST_0)
     num_classes: int = fixed(0, "train a class-conditional model with this many classes (0 = unconditional; "
                                 "needs a labelled data set)", "model", SHAPE, check=AT_LEAST_0)
+    bn_statistics: str = fixed("batch", "what the flow's batch norms normalize with in training: this batch's "
+                                        "statistics, or the paper's appendix E running averages updated by the "
+                                        "batch (averaged)", "model", SHAPE, choices=("batch", "averaged"),
+                               legacy="batch")
     # optimization
     steps: int = resumable(2000, "optimizer steps in total, counted across resumes; on --resume the rate decays "
                                  "smoothly from its current value to the floor at the new total", "optimization",

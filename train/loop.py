@@ -95,7 +95,8 @@ class Trainer:
         self.model = RealNVP(in_channels=self.info.channels, image_size=self.info.image_size,
                              num_scales=config.num_scales, hidden_channels=config.hidden_channels,
                              num_blocks=config.num_blocks, num_classes=config.num_classes or None,
-                             num_levels=self.info.num_levels).to(self.device)
+                             num_levels=self.info.num_levels,
+                             bn_training_statistics=config.bn_statistics).to(self.device)
         use_amp = config.amp == "bf16" or (config.amp == "auto" and native_bf16(self.device))
         self.model.set_autocast(torch.bfloat16 if use_amp else None)  # the training forward only
         if config.channels_last == "on" or (config.channels_last == "auto" and self.device.type == "cuda"):
