@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import sysconfig
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,11 @@ from realnvp import CheckpointError, RealNVP
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps assets/ and models.json beside the packages; `pip install .` puts them under
+# <prefix>/share/realnvp-explorer (see pyproject.toml's data-files).
+_CHECKOUT = Path(__file__).resolve().parent.parent
+ROOT = _CHECKOUT if (_CHECKOUT / "assets" / "models").is_dir() else \
+    Path(sysconfig.get_path("data")) / "share" / "realnvp-explorer"
 MODELS_DIR = ROOT / "assets" / "models"
 EXAMPLES_DIR = ROOT / "assets" / "examples"
 MODELS_FILE = ROOT / "models.json"
