@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from conftest import tiny_model  # noqa: E402
-from helpers import jacobian_logabsdet  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from realnvp.checks import jacobian_logabsdet  # noqa: E402
+from realnvp.checks import random_model as tiny_model  # noqa: E402
 
 CONFIGS = [(1, 4, 1), (1, 4, 2), (3, 4, 2), (2, 8, 2), (2, 8, 3)]
 
@@ -48,6 +48,18 @@ def logdet_error() -> float:
 
 
 @torch.no_grad()
+def nll_map_sum_error() -> float:
+    """Worst |sum of nll_map + log_prob| / |log_prob| (float64)."""
+    worst = 0.0
+    for c, s, n in CONFIGS:
+        model = tiny_model(c, s, n, dtype=torch.float64)
+        x = torch.rand(16, c, s, s, dtype=torch.float64)
+        lp = model.log_prob(x)
+        worst = max(worst, ((model.nll_map(x).sum((1, 2)) + lp).abs() / lp.abs()).max().item())
+    return worst
+
+
+@torch.no_grad()
 def monte_carlo_mass(n=1_000_000):
     model = tiny_model(2, 2, 1, hidden_channels=8)
     g = torch.Generator().manual_seed(0)
@@ -62,6 +74,7 @@ def monte_carlo_mass(n=1_000_000):
 if __name__ == "__main__":
     print(f"worst |decode(encode(x)) - x|: float32 {inverse_error(torch.float32):.2e}, float64 {inverse_error(torch.float64):.2e}")
     print(f"worst relative error of log_prob against the autograd Jacobian (float64): {logdet_error():.2e}")
+    print(f"worst relative error of the nll_map sum against -log_prob (float64): {nll_map_sum_error():.2e}")
     mass, se, mass2, se2 = monte_carlo_mass()
     print(f"mass of p over [0,1]^8 (1e6 uniform samples): {mass:.4f} +- {se:.4f}; "
           f"prior probability that decode(z) lies in [0,1]^8: {mass2:.4f} +- {se2:.4f}")

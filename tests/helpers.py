@@ -1,16 +1,7 @@
 """Shared checks for bijections: exact inverse, and log-det against the autograd Jacobian."""
 import torch
 
-
-def jacobian_logabsdet(fn, x: torch.Tensor) -> torch.Tensor:
-    """log|det J| of fn at a single input x (no batch dimension in the flattening)."""
-    flat = x.reshape(-1)
-
-    def flat_fn(v):
-        return fn(v.reshape(x.shape)).reshape(-1)
-
-    jac = torch.autograd.functional.jacobian(flat_fn, flat)
-    return torch.linalg.slogdet(jac)[1]
+from realnvp.checks import jacobian_logabsdet
 
 
 def assert_bijection(layer, x, y=None, atol=1e-9):
