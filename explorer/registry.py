@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from realnvp import CheckpointError, RealNVP
+from realnvp.precision import fast_sampling_dtype
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,7 @@ class ModelRegistry:
         model = RealNVP.from_pretrained(directory)
         model.requires_grad_(False)  # inference only; completion takes gradients w.r.t. pixels
         model = model.to(self.device).eval()
+        model.sampling_dtype = fast_sampling_dtype(self.device)  # bf16 sample grids where bf16 is native
         return LoadedModel(name, model, directory, read_reference(directory), examples, requested=name)
 
     def _fetch(self, repo_id: str) -> Path:
