@@ -18,6 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from realnvp import RealNVP  # noqa: E402
+from realnvp.precision import native_bf16  # noqa: E402
 
 CONFIGS = {
     # name: (model kwargs, batch size)
@@ -60,6 +61,7 @@ def bench_config(name, kwargs, batch, device, repeats, amp, channels_last):
     model = RealNVP(**kwargs).to(device)
     if amp:
         model.set_autocast(torch.bfloat16)
+        model.sampling_dtype = torch.bfloat16
     if channels_last:
         model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -70,7 +72,7 @@ def bench_config(name, kwargs, batch, device, repeats, amp, channels_last):
 
     def train_step():
         model.train()
-        loss = -model.log_prob(x).mean()
+        loss = -model(x).mean()  # the training objective (batch statistics)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -105,7 +107,8 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--configs", default="mnist,paper")
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast for the s/t networks")
+    parser.add_argument("--amp", choices=["auto", "on", "off"], default="auto",
+                        help="bf16 s/t convolutions in training and sampling (auto: where bf16 is native)")
     parser.add_argument("--channels-last", action="store_true")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -117,7 +120,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for name in args.configs.split(","):
         kwargs, batch = CONFIGS[name]
-        r = bench_config(name, kwargs, batch, device, args.repeats, args.amp, args.channels_last)
+        amp = args.amp == "on" or (args.amp == "auto" and native_bf16(device))
+        r = bench_config(name, kwargs, batch, device, args.repeats, amp, args.channels_last)
         print(f"| {name} | {r['batch']} | {r['params_M']:.2f} | {r['train_img_s']:.1f} | {r['eval_img_s']:.1f} | "
               f"{r['sample64_s']:.3f} | {r['train_gflops']:.1f} ({100 * r['train_gflops'] / peak:.0f}%) | "
               f"{r['eval_gflops']:.1f} | {r['peak_mem_MB']:.0f} |", flush=True)
