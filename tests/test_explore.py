@@ -128,3 +128,206 @@ def test_complete_under_no_grad_with_trainable_parameters():
     assert torch.equal(filled[~erased.expand_as(x)], x[~erased.expand_as(x)])
     assert history[-1] < history[0]
     assert all(p.grad is None for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------- scale mixing
+@pytest.mark.parametrize("num_scales", [2, 3])
+def test_mix_scales_takes_the_coarse_latents_of_a_and_the_fine_of_b(num_scales):
+    model = tiny_model(1, 8, num_scales, dtype=torch.float64)
+    a, b = images(2, seed=5).split(1)
+    rows = explore.mix_scales(model, a, b)
+    assert rows.shape == (num_scales + 1, 1, 8, 8)
+    assert torch.allclose(rows[0], a[0], atol=1e-9)  # k = all scales from a: decode(encode(a)) = a
+    assert torch.allclose(rows[-1], b[0], atol=1e-9)  # k = 0: b
+    za, zb = model.encode(a), model.encode(b)
+    again = model.encode(rows)  # not clamped, so every row can be encoded again
+    for row, keep in enumerate(range(num_scales, -1, -1)):
+        for i in range(num_scales):
+            source = za if i >= num_scales - keep else zb  # the k coarsest scales come from a
+            assert torch.allclose(again[i][row], source[i][0], atol=1e-8), (row, i)
+    middle = rows[1:-1]
+    assert all((middle[j] - a[0]).abs().max() > 1e-3 and (middle[j] - b[0]).abs().max() > 1e-3
+               for j in range(len(middle)))
+    captions = explore.mix_scales_captions(num_scales)
+    assert len(captions) == num_scales + 1 and captions[0].endswith("(A itself)")
+    assert captions[-1].endswith("(B itself)") and "1 finer from B" in captions[1]
+    with pytest.raises(ValueError, match="same shape"):
+        explore.mix_scales(model, a, images(1)[:, :, :4, :4])
+
+
+def test_mix_scales_class_conditional_and_other_sizes():
+    model = tiny_model(1, 8, 2, num_classes=3)
+    a, b = images(2, seed=6).split(1)
+    rows = explore.mix_scales(model, a, b, y=2)
+    assert torch.allclose(rows[0], a[0], atol=1e-9) and torch.allclose(rows[-1], b[0], atol=1e-9)
+    z = model.encode(rows[1:2], 2)
+    assert torch.allclose(z[1], model.encode(a, 2)[1], atol=1e-8)
+    assert not torch.allclose(explore.mix_scales(model, a, b, y=0)[1], rows[1])  # the label matters
+    wide = torch.rand(2, 1, 12, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 0.9 + 0.05
+    rows = explore.mix_scales(tiny_model(1, 8, 2), wide[:1], wide[1:])  # fully convolutional: any even size
+    assert rows.shape == (3, 1, 12, 16) and torch.allclose(rows[0], wide[0], atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- walks
+def test_great_circle_latents_norms_follow_the_cos_sin_identity():
+    g = torch.Generator().manual_seed(0)
+    za = [torch.randn(1, 2, 4, 4, generator=g, dtype=torch.float64), torch.randn(1, 4, 2, 2, generator=g,
+                                                                                 dtype=torch.float64)]
+    zb = [torch.randn(1, 2, 4, 4, generator=g, dtype=torch.float64) * 1.3, torch.randn(1, 4, 2, 2, generator=g,
+                                                                                       dtype=torch.float64)]
+    ts = torch.linspace(0, 2 * torch.pi, 17, dtype=torch.float64)
+    mixed = explore.great_circle_latents(za, zb, ts)
+    assert [m.shape for m in mixed] == [(17, 2, 4, 4), (17, 4, 2, 2)]
+    flat = lambda zs: torch.cat([z.flatten(1) for z in zs], 1)  # noqa: E731
+    a, b, m = flat(za)[0], flat(zb)[0], flat(mixed)
+    expected = torch.cos(ts) ** 2 * a.dot(a) + torch.sin(ts) ** 2 * b.dot(b) + 2 * torch.sin(ts) * torch.cos(ts) * a.dot(b)
+    assert torch.allclose((m * m).sum(1), expected, rtol=1e-12)
+    assert torch.allclose(m[0], a) and torch.allclose(m[4], b) and torch.allclose(m[8], -a) and torch.allclose(m[16], a)
+    # not a straight line: the midpoint of a line would have norm^2 (|a|^2 + |b|^2 + 2<a,b>)/4
+    assert (m[2] * m[2]).sum() > ((a + b) / 2).dot((a + b) / 2) * 1.5
+
+
+def test_great_circle_walk_is_closed(model):
+    x = images(4, seed=2)
+    za, zb = explore.manifold_circle_latents(model.encode(x))
+    frames = explore.great_circle_walk(model, za, zb, 12)
+    assert frames.shape == (12, 1, 8, 8) and frames.min() >= 0 and frames.max() <= 1
+    closing = explore.geodesic_frames(model, za, zb, [2 * torch.pi])  # t = 2 pi: the frame after the last
+    assert torch.allclose(closing[0], frames[0], atol=1e-9)
+    assert not torch.allclose(frames[1], frames[0], atol=1e-3)
+    assert torch.allclose(explore.great_circle_walk(model, za, zb, 4), frames[::3], atol=1e-12)
+    # the first quarter runs down the middle column of the paper's manifold (b = pi/4)
+    grid = explore.interpolation_manifold(model, x, size=3)
+    quarter = explore.geodesic_frames(model, za, zb, [0.0, torch.pi / 4, torch.pi / 2])
+    assert torch.allclose(quarter, grid[[1, 4, 7]], atol=1e-9)
+    with pytest.raises(ValueError, match="frames"):
+        explore.great_circle_walk(model, za, zb, 0)
+    with pytest.raises(ValueError, match="exactly 4"):
+        explore.manifold_circle_latents(model.encode(x[:3]))
+
+
+def test_there_and_back_angles():
+    ts = explore.there_and_back_angles(8)
+    assert len(ts) == 8 and ts[0] == 0 and ts[4] == pytest.approx(torch.pi / 2)
+    assert ts[1] == pytest.approx(ts[7]) and ts[3] == pytest.approx(ts[5])
+    assert all(b > a for a, b in zip(ts[:4], ts[1:5]))
+
+
+# ----------------------------------------------------------------------------- the classifier
+def test_class_posteriors_of_a_batch():
+    model = tiny_model(size=8, num_classes=4)
+    x = images(3, seed=4)
+    log_p = explore.class_log_likelihoods_batch(model, x, batch=5)  # batches cut across images
+    assert log_p.shape == (3, 4)
+    for i in range(3):
+        assert torch.allclose(log_p[i], explore.class_log_likelihoods(model, x[i:i + 1]), rtol=1e-12)
+    posterior = explore.class_posteriors(model, x)
+    assert torch.allclose(posterior.sum(1), torch.ones(3, dtype=torch.float64))
+    assert torch.allclose(posterior[1], explore.class_posterior(model, x[1:2]))
+
+
+def test_expected_calibration_error_by_hand():
+    probabilities = torch.tensor([[0.95, 0.05], [0.65, 0.35], [0.38, 0.62], [0.85, 0.15]], dtype=torch.float64)
+    labels = torch.tensor([0, 1, 1, 0])  # confidences 0.95, 0.65, 0.62, 0.85: right, wrong, right, right
+    # 2 bins: (0, 0.5] empty; (0.5, 1] holds all four, accuracy 3/4, mean confidence 0.7675
+    assert explore.expected_calibration_error(probabilities, labels, bins=2) == pytest.approx(0.7675 - 0.75)
+    # 10 bins: (0.6, 0.7] holds 0.65 and 0.62 (accuracy 1/2), 0.85 and 0.95 are alone and right
+    expected = 0.5 * abs(0.5 - 0.635) + 0.25 * abs(1 - 0.85) + 0.25 * abs(1 - 0.95)
+    assert explore.expected_calibration_error(probabilities, labels, bins=10) == pytest.approx(expected)
+    # the default 15 bins: 0.62 and 0.65 share (0.6, 0.667], 0.85 and 0.95 are alone again
+    assert explore.expected_calibration_error(probabilities, labels) == pytest.approx(expected)
+    confident_and_wrong = torch.tensor([[0.0, 1.0]] * 3)
+    assert explore.expected_calibration_error(confident_and_wrong, torch.zeros(3, dtype=torch.long)) == 1.0
+    assert explore.expected_calibration_error(torch.tensor([[1.0, 0.0]]), torch.tensor([0])) == 0.0
+    with pytest.raises(ValueError, match="probabilities"):
+        explore.expected_calibration_error(probabilities, labels[:2])
+
+
+# ----------------------------------------------------------------------------- out-of-distribution
+def test_auroc_by_hand_and_with_ties():
+    # pairs (out, in): 2 vs 1 win, 2 vs 2 tie, 2 vs 3 loss, 4 beats all three -> (1 + 0.5 + 0 + 3) / 6
+    assert explore.auroc([1, 2, 3], [2, 4]) == pytest.approx(4.5 / 6)
+    assert explore.auroc([1, 2], [3, 4]) == 1.0 and explore.auroc([3, 4], [1, 2]) == 0.0
+    assert explore.auroc([5, 5, 5], [5, 5]) == 0.5  # all tied: chance
+    g = torch.Generator().manual_seed(0)
+    s_in, s_out = torch.randint(0, 6, (40,), generator=g), torch.randint(2, 8, (30,), generator=g)
+    brute = ((s_out[:, None] > s_in[None]).double() + 0.5 * (s_out[:, None] == s_in[None]).double()).mean()
+    assert explore.auroc(s_in, s_out) == pytest.approx(brute.item(), abs=1e-12)
+    assert explore.auroc(s_in.double() * 0.1, s_out.double() * 0.1) == pytest.approx(brute.item(), abs=1e-12)
+    with pytest.raises(ValueError, match="non-empty"):
+        explore.auroc([], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        explore.auroc([1.0, float("nan")], [1.0])
+
+
+def test_marginal_log_prob(model):
+    x = images(2)
+    assert torch.allclose(explore.marginal_log_prob(model, x), model.log_prob(x))
+    conditional = tiny_model(size=8, num_classes=3)
+    per_class = torch.stack([conditional.log_prob(x, y) for y in range(3)], 1)
+    expected = torch.logsumexp(per_class, 1) - torch.log(torch.tensor(3.0, dtype=torch.float64))
+    assert torch.allclose(explore.marginal_log_prob(conditional, x), expected, rtol=1e-12)
+    bpd = explore.marginal_bits_per_dim(model, x)
+    assert torch.allclose(bpd, model.bits_per_dim(x).double(), rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- sampled completions
+def erased_square():
+    erased = torch.zeros(1, 1, 8, 8, dtype=torch.bool)
+    erased[..., 2:6, 3:7] = True
+    return erased
+
+
+def test_sampled_completions_keep_known_pixels_and_differ(model):
+    x = images(1, seed=7)
+    erased = erased_square()
+    seen = []
+    one = explore.sample_completions(model, x, erased, n=3, steps=15, mcmc_steps=10, seed=1,
+                                     progress=lambda i, total, phase: seen.append((i, total, phase)))
+    assert one.images.shape == (3, 1, 8, 8) and one.history.shape == (10, 3)
+    known = ~erased.expand_as(one.images)
+    assert torch.equal(one.images[known], x.expand_as(one.images)[known])  # known pixels never change
+    assert one.images.min() >= 0 and one.images.max() <= 1
+    assert torch.isfinite(one.bits_per_dim).all()
+    assert torch.allclose(one.bits_per_dim, model.bits_per_dim(one.images).double())  # reported = measured
+    assert not torch.allclose(one.images[0], one.images[1], atol=1e-3)  # the chains differ
+    other = explore.sample_completions(model, x, erased, n=3, steps=15, mcmc_steps=10, seed=2)
+    assert not torch.allclose(one.images, other.images, atol=1e-3)  # and so do the seeds
+    again = explore.sample_completions(model, x, erased, n=3, steps=15, mcmc_steps=10, seed=1)
+    assert torch.equal(one.images, again.images)  # a seed gives the same completions
+    assert seen[-1] == (25, 25, seen[-1][2]) and seen[0][2] == "latent search" and "Langevin" in seen[-1][2]
+    assert ((one.acceptance >= 0) & (one.acceptance <= 1)).all()
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(ValueError, match="nothing is erased"):
+        explore.sample_completions(model, x, torch.zeros_like(erased), steps=1)
+
+
+def test_langevin_is_stationary_and_climbs_from_noise():
+    model = tiny_model(size=8, dtype=torch.float64, seed=3)
+    erased = erased_square()
+    with torch.no_grad():
+        x = model.sample(1, generator=torch.Generator().manual_seed(0)).clamp(0.01, 0.99)
+    # from noise the chains climb towards the typical set of the conditional
+    cold = explore.langevin_completions(model, x, erased, n=2, steps=60, seed=0)
+    assert cold.history[-5:].mean() < cold.history[:5].mean()
+    # started at a draw of the model, the exact chain stays around its bits/dim
+    warm = explore.langevin_completions(model, x, erased, n=2, steps=40, seed=0, start=x)
+    start = model.bits_per_dim(x).item()
+    assert (warm.history - start).abs().max() < 1.0
+    assert ((warm.acceptance > 0.1) & (warm.acceptance <= 1)).all()
+    known = ~erased.expand_as(warm.images)
+    assert torch.equal(warm.images[known], x.expand_as(warm.images)[known])
+
+
+def test_latent_completions_fit_the_known_pixels_under_no_grad():
+    model = tiny_model(size=8, dtype=torch.float32)
+    assert all(p.requires_grad for p in model.parameters())
+    x = images(1, seed=3).float()
+    erased = explore.rectangle_mask(8, 8, 0.5, 1.0, 0.0, 1.0)
+    with torch.no_grad():
+        filled = explore.latent_completions(model, x, erased, n=2, steps=40, seed=0)
+    known = ~erased.expand_as(filled)
+    assert torch.equal(filled[known], x.expand_as(filled)[known])
+    assert all(p.grad is None for p in model.parameters())
+    with pytest.raises(ValueError, match="one image"):
+        explore.latent_completions(model, x.expand(2, -1, -1, -1), erased)
