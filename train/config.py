@@ -65,7 +65,8 @@ POSITIVE = (lambda v: v > 0 and math.isfinite(v), "a positive number")
 class TrainConfig:
     # data
     dataset: str = fixed(NOT_GIVEN, "the data set (required for a new run; --resume takes it from the run): mnist5k, "
-                                    "digits and photos work offline, the others download through torchvision",
+                                    "digits, photos and photos-v1 work offline, fashion-mnist too with Debian's "
+                                    "dataset-fashion-mnist; the others download through torchvision",
                          "data", DATA, choices=DATASET_NAMES)
     out: str = resumable(NOT_GIVEN, "run directory: OUT/last, OUT/best, metrics, plots, samples "
                                     "(a run moved to another directory resumes from there)", "data", required=True)

@@ -30,7 +30,7 @@ from .snapshots import replace_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")
-RESIZABLE = ("photos", "celeba", "folder")  # data sets whose image size is a choice
+RESIZABLE = ("photos", "photos-v1", "celeba", "folder")  # data sets whose image size is a choice
 DIGIT_DATASETS = ("mnist5k", "digits", "mnist")
 NOISE_SEED = EVAL_NOISE_SEED  # the training loop's evaluation noise, so mean_test_bpd matches its test figure
 

@@ -73,6 +73,21 @@ def first_non_finite_gradient(model: torch.nn.Module) -> str | None:
 
 
 # ----------------------------------------------------------------------------- the trainer
+SPLIT_DESCRIPTIONS = {  # for the model cards; other data sets get their split sizes
+    "mnist5k": "first 400 images of each digit for training (10% of them held out for validation), "
+               "last 100 of each digit for test (1,000)",
+    "fashion-mnist": "the official 60,000 training images (10% held out for validation, seeded) and the "
+                     "official 10,000 test images",
+    "photos": "random 32x32 crops (with flips) of real photographs downscaled to a shorter side of 64, 128 and "
+              "256 px: rocket, motorcycle, hubble_deep_field, immunohistochemistry, retina and mate-backgrounds' "
+              "12 nature photographs for training; flower for validation (1,000 fixed crops); astronaut, chelsea, "
+              "china and coffee held out whole for test (1,000 fixed crops); see train/photo_manifest.py",
+    "photos-v1": "32x32 crops at 1, 1/2 and 1/4 scale with flips of skimage's astronaut, chelsea, rocket, "
+                 "motorcycle (the bottom strip of each held out for validation); test: 1,000 fixed crops "
+                 "of coffee, held out whole",
+}
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, command: str | None = None, log=print):
         self.config = config
@@ -134,11 +149,7 @@ class Trainer:
                 "world_size": self.world_size}
 
     def card(self, test_bpd=None, val_bpd=None) -> str:
-        split = {"mnist5k": "first 400 images of each digit for training (10% of them held out for validation), "
-                            "last 100 of each digit for test (1,000)",
-                 "photos": "32x32 crops at 1, 1/2 and 1/4 scale with flips of skimage's astronaut, chelsea, rocket, "
-                           "motorcycle (the bottom strip of each held out for validation); test: 1,000 fixed crops "
-                           "of coffee, held out whole"}.get(
+        split = SPLIT_DESCRIPTIONS.get(
             self.config.dataset, f"train {len(self.train_set)} / validation {len(self.val_set)} / test {len(self.test_set)}")
         return report.model_card(
             name=self.out.name, config=self.model._hub_mixin_config, dataset=self.config.dataset, split=split,
