@@ -371,3 +371,14 @@ def test_torchrun_non_finite_on_one_process_rolls_back_all_together(tmp_path):
     a, b = (load_file(out / f"rank-{r}.safetensors") for r in (0, 1))
     parameters = {name for name, _ in RealNVP.from_pretrained(out / "last").named_parameters()}
     assert parameters <= a.keys() and all(torch.equal(a[k], b[k]) for k in parameters)
+
+
+def test_max_train_minutes_stops_with_a_final_evaluation_and_resumes(tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer(small_config(out, steps=50, max_train_minutes=1e-9), command="test", log=lambda *_: None)
+    result = trainer.run()
+    assert result["step"] == 1 and "test_bpd" in result  # stopped after one step, evaluated
+    state = json.loads((out / "last" / "training_state.json").read_text())["state"]
+    assert state["step"] == 1 and (out / "best").is_dir()
+    config = resumed_config(out, {"max_train_minutes": 0.0}, log=lambda *_: None)
+    assert Trainer(config, command="test", log=lambda *_: None).run(resume=True)["step"] == 50

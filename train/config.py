@@ -120,6 +120,10 @@ class TrainConfig:
                                  "evaluation is always float32", "run", choices=("auto", "bf16", "off"))
     channels_last: str = resumable("auto", "channels_last memory format (auto: on for cuda)", "run",
                                    choices=("auto", "on", "off"))
+    max_train_minutes: float = resumable(0.0, "stop with a final evaluation and checkpoint once the training steps "
+                                              "have taken this many minutes in total (counted across resumes; the "
+                                              "schedule still runs to --steps); 0 = no limit", "run",
+                                         check=AT_LEAST_0)
     eval_every: int = resumable(500, "steps between evaluations on validation and test", "run", check=AT_LEAST_1)
     eval_batch_size: int = resumable(500, "batch size for evaluation", "run", check=AT_LEAST_1)
     checkpoint_every: int = resumable(250, "steps between checkpoints of OUT/last", "run", check=AT_LEAST_1)

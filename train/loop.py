@@ -339,7 +339,9 @@ class Trainer:
             images_per_second = 0.9 * images_per_second + 0.1 * config.batch_size / elapsed if images_per_second else config.batch_size / elapsed
             progress.update(1)
             progress.set_postfix(bpd=f"{running:.3f}", img_s=f"{images_per_second:.0f}", lr=f"{self.learning_rate():.1e}")
-            at_end = self.step == config.steps
+            out_of_time = bool(distributed.ranks_where(
+                0 < config.max_train_minutes * 60 <= self.train_seconds, self.placement))  # all ranks stop together
+            at_end = self.step == config.steps or out_of_time
             if self.step % config.eval_every == 0 or at_end:
                 if is_main:
                     with self.evaluation_weights(), full_precision(self.model):
@@ -358,6 +360,9 @@ class Trainer:
             if self.step % config.checkpoint_every == 0 or at_end:
                 self.save("last", result.get("test_bpd"), result.get("val_bpd"))
                 distributed.barrier(self.placement)
+            if out_of_time:
+                progress.write(f"stopped at step {self.step}: --max-train-minutes {config.max_train_minutes:g} reached")
+                break
         progress.close()
         if is_main and config.push_to_hub:
             publish.push(self.out, config.push_to_hub, self.log)
