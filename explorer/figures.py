@@ -72,3 +72,56 @@ def curve(values: Sequence[float], xlabel: str = "step", ylabel: str = "bits/dim
     ax.grid(alpha=0.3)
     figure.tight_layout()
     return render(figure)
+
+
+def class_bars(probabilities: Sequence[float], log_likelihoods: Sequence[float], labels: Sequence[str],
+               title: str = "") -> np.ndarray:
+    """800 x 300 pixels, two panels: p(y | x) for each class (the most likely one highlighted),
+    and log p(x | y) - max over y of log p(x | y) in nats (how much less likely the image is
+    under each other class; the posterior's odds are these differences, exponentiated)."""
+    probabilities, log_likelihoods = np.asarray(probabilities, float), np.asarray(log_likelihoods, float)
+    best = int(np.argmax(probabilities))
+    colours = ["#2c7fb8" if i == best else "#95a5a6" for i in range(len(labels))]
+    figure = new_figure(8, 3)
+    left, right = figure.subplots(1, 2)
+    left.bar(range(len(labels)), probabilities, color=colours)
+    left.set_ylim(0, 1.08)
+    left.set_ylabel("p(class | image)")
+    left.set_title(title or "posterior, uniform prior")
+    left.text(best, min(probabilities[best], 1.0) + 0.02, f"{probabilities[best]:.3f}", ha="center", fontsize=8)
+    gaps = log_likelihoods - log_likelihoods.max()
+    right.bar(range(len(labels)), gaps, color=colours)
+    right.set_ylabel("log p(x|y) − max, nats")
+    right.set_title("likelihood under each class")
+    for ax in (left, right):
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_xlabel("class")
+        ax.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    return render(figure)
+
+
+def ood_histograms(panels: Sequence[dict], value_label: str = "this image") -> np.ndarray:
+    """1000 x 340 pixels, one panel per score: the model's own test set and another data set's
+    as overlaid histograms on shared bins, and the image's score as a red line (if given).
+    Each panel is {"title", "xlabel", "inside", "outside", "inside_label", "outside_label",
+    "value" (or None)}."""
+    figure = new_figure(10, 3.4)
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels):
+        inside, outside = np.asarray(panel["inside"], float), np.asarray(panel["outside"], float)
+        values = np.concatenate([inside, outside] + ([[panel["value"]]] if panel.get("value") is not None else []))
+        low, high = np.percentile(values, 0.5), np.percentile(values, 99.5)
+        if panel.get("value") is not None:
+            low, high = min(low, panel["value"]), max(high, panel["value"])
+        bins = np.linspace(low, max(high, low + 1e-6), 50)
+        ax.hist(np.clip(inside, low, high), bins=bins, color="#7f8c8d", alpha=0.7, label=panel["inside_label"])
+        ax.hist(np.clip(outside, low, high), bins=bins, color="#e67e22", alpha=0.6, label=panel["outside_label"])
+        if panel.get("value") is not None:
+            ax.axvline(panel["value"], color="#e74c3c", linewidth=2.5, label=f"{value_label}: {panel['value']:.3f}")
+        ax.set_title(panel["title"], fontsize=10)
+        ax.set_xlabel(panel["xlabel"])
+        ax.set_ylabel("images")
+        ax.legend(loc="upper right", fontsize=7)
+    figure.tight_layout()
+    return render(figure)

@@ -1,14 +1,18 @@
-"""The page: a model picker over five tabs (Sample, Interpolate, Per-scale reconstruction,
-Likelihood, Complete), controls on the left and results on the right, each button wired to its
+"""The page: a model picker over eight tabs (Sample, Interpolate with walk animations, Per-scale
+reconstruction, Mix scales, Likelihood, Complete with a brush and sampled completions, Classify,
+Out-of-distribution), controls on the left and results on the right, each button wired to its
 handler under its `api_name`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import gradio as gr
 
 from . import handlers
 from .registry import LoadedModel, app_registry, distinct_examples
+from . import animations
 from .validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE
 from .widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, class_choices, class_dropdown, example_gallery,
                       example_items, image_input, invert_radio, output_image)
@@ -21,12 +25,15 @@ CSS = """
                             gap: 4px !important; }
 .examples .grid-wrap { overflow-y: auto; }
 #model-description p { margin: 0.2em 0; }
+#complete-brush canvas { image-rendering: pixelated; }
 """
 TITLE = "Real NVP explorer"
 INTRODUCTION = (
     "# Real NVP explorer\nAn exact-likelihood normalizing flow with the multi-scale architecture of "
     "[Dinh, Sohl-Dickstein & Bengio (2017)](https://arxiv.org/abs/1605.08803): sample, interpolate in "
-    "latent space, see what each scale encodes, measure likelihoods pixel by pixel, fill in erased pixels.")
+    "latent space and animate latent walks, see what each scale encodes and mix the scales of two images, "
+    "measure likelihoods pixel by pixel, fill in erased pixels (by optimization or by sampling), classify with "
+    "Bayes' rule over exact likelihoods, and test likelihood-based out-of-distribution detection.")
 NALISNICK = (
     "**Likelihood is not typicality.** A flow can give images unlike anything it was trained on a *higher* "
     "likelihood than its own test images (Nalisnick et al., 2019, "
@@ -53,6 +60,8 @@ class ModelBound:
     inverts: list[gr.Radio] = field(default_factory=list)
     galleries: list[gr.Gallery] = field(default_factory=list)
     singles: list[tuple[gr.Image, int]] = field(default_factory=list)  # one-image inputs, index into picks
+    # components that follow the picker in their own way: (component, function of the loaded model -> update)
+    followers: list[tuple[Any, Callable[[LoadedModel], Any]]] = field(default_factory=list)
 
 
 def single_image_controls(bound: ModelBound, pick: int, prefix: str) -> tuple[gr.Image, gr.Dropdown, gr.Radio]:
@@ -125,16 +134,34 @@ def interpolate_tab(bound: ModelBound) -> None:
                 with gr.Row():
                     manifold_button = gr.Button("Manifold of the four", variant="primary", elem_id="manifold-button")
                     pair_button = gr.Button("Interpolate 1 → 2", elem_id="interpolate-button")
+                with gr.Accordion("Animate a latent walk (GIF / WebP)", open=False, elem_id="animate-controls"):
+                    walk = gr.Radio([("great circle through the four (closed loop)", "circle"),
+                                     ("corner 1 → 2 → 1", "pair")], value="circle", label="Walk",
+                                    info="cos(t) z_a + sin(t) z_b keeps the latents on the prior's typical shell.")
+                    with gr.Row():
+                        frames = gr.Slider(animations.MIN_FRAMES, animations.MAX_FRAMES, value=48, step=1,
+                                           label="Frames")
+                        fps = gr.Slider(1, animations.MAX_FPS, value=12, step=1, label="Frames per second")
+                    fmt = gr.Radio([("GIF", "gif"), ("WebP (lossless)", "webp")], value="gif", label="Format")
+                    animate_button = gr.Button("Animate", elem_id="animate-button")
             with gr.Column(scale=3):
                 manifold = output_image("Manifold: z = cos α (cos β z₁ + sin β z₂) + sin α (cos β z₃ + sin β z₄)",
                                         "manifold-output", 480)
                 manifold_note = gr.Markdown(label="note", elem_id="manifold-note")
                 pair = output_image("From corner 1 to corner 2", "interpolate-output", 150)
                 pair_note = gr.Markdown(label="note", elem_id="interpolate-note")
+                with gr.Row():
+                    animation = gr.Image(label="Latent walk", type="filepath", interactive=False, height=300,
+                                         elem_id="animate-output", elem_classes=["pixelated", "result"],
+                                         buttons=["download", "fullscreen"], scale=2)
+                    animation_file = gr.File(label="Animation file", elem_id="animate-file", scale=1)
+                animation_note = gr.Markdown(label="note", elem_id="animate-note")
         manifold_button.click(handlers.manifold, [bound.picker, *corners, class_choice, invert, grid_size],
                               [manifold, manifold_note], api_name="manifold")
         pair_button.click(handlers.interpolate, [bound.picker, *corners[:2], class_choice, invert, steps],
                           [pair, pair_note], api_name="interpolate")
+        animate_button.click(handlers.animate, [bound.picker, *corners, class_choice, invert, walk, frames, fps, fmt],
+                             [animation, animation_file, animation_note], api_name="animate")
         gallery.select(handlers.fill_corner, [bound.picker, target], [*corners, target],
                        api_name="pick_corner", api_visibility="private")
     bound.corners = corners
@@ -163,6 +190,37 @@ def per_scale_tab(bound: ModelBound) -> None:
                 note = gr.Markdown(label="note", elem_id="per-scale-note")
         button.click(handlers.per_scale, [bound.picker, image, class_choice, invert, resolution, mode, temperature,
                                           seed], [reconstructions, note], api_name="per_scale")
+
+
+def mix_scales_tab(bound: ModelBound) -> None:
+    with gr.Tab("Mix scales", id="mix-scales"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                with gr.Row():
+                    image_a = image_input("Image A (coarse scales)", bound.picks[0], "mix-a", 180)
+                    image_b = image_input("Image B (fine scales)", bound.picks[3], "mix-b", 180)
+                target = gr.Radio(["A", "B"], value="A", label="Clicking an example fills image")
+                gallery = example_gallery(bound.start, "mix-examples")
+                with gr.Row():
+                    class_choice = class_dropdown(bound.start.model, AUTO_CLASS,
+                                                  info="auto: the most likely class of image A")
+                    invert = invert_radio(bound.start.model)
+                resolution = gr.Radio(RESOLUTION_CHOICES, value="model", label="Resolution",
+                                      info="At A's own resolution, B is cropped and resized to A's size.")
+                button = gr.Button("Mix", variant="primary", elem_id="mix-button")
+            with gr.Column(scale=3):
+                mixed = gr.Gallery(label="Latents of the k coarsest scales from A, the finer ones from B",
+                                   columns=5, height=260, allow_preview=True, object_fit="contain", format="png",
+                                   elem_id="mix-output", elem_classes="pixelated")
+                note = gr.Markdown(label="note", elem_id="mix-note")
+        button.click(handlers.mix_scales, [bound.picker, image_a, image_b, class_choice, invert, resolution],
+                     [mixed, note], api_name="mix_scales")
+        gallery.select(handlers.fill_pair, [bound.picker, target], [image_a, image_b, target],
+                       api_name="pick_mix", api_visibility="private")
+    bound.singles += [(image_a, 0), (image_b, 3)]
+    bound.classes.append(class_choice)
+    bound.inverts.append(invert)
+    bound.galleries.append(gallery)
 
 
 def likelihood_tab(bound: ModelBound) -> None:
@@ -194,24 +252,52 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 image, class_choice, invert = single_image_controls(bound, 2, "complete")
-                gr.Markdown("**Rectangle to erase** (fractions of the height and width)")
-                with gr.Row():
-                    top = gr.Slider(0, 1, value=0.5, step=0.01, label="Top")
-                    bottom = gr.Slider(0, 1, value=1.0, step=0.01, label="Bottom")
-                with gr.Row():
-                    left = gr.Slider(0, 1, value=0.0, step=0.01, label="Left")
-                    right = gr.Slider(0, 1, value=1.0, step=0.01, label="Right")
+                region = gr.Radio([("rectangle", "rectangle"), ("brush", "brush")], value="rectangle",
+                                  label="Erase", elem_id="complete-region",
+                                  info="The rectangle serves both methods; the brush, the completions below.")
+                with gr.Group(visible=True) as rectangle:
+                    gr.Markdown("**Rectangle to erase** (fractions of the height and width)")
+                    with gr.Row():
+                        top = gr.Slider(0, 1, value=0.5, step=0.01, label="Top")
+                        bottom = gr.Slider(0, 1, value=1.0, step=0.01, label="Bottom")
+                    with gr.Row():
+                        left = gr.Slider(0, 1, value=0.0, step=0.01, label="Left")
+                        right = gr.Slider(0, 1, value=1.0, step=0.01, label="Right")
+                brush = gr.ImageEditor(label="Paint over the pixels to erase", type="numpy", image_mode="RGBA",
+                                       sources=[], transforms=[], layers=False, format="png", visible=False,
+                                       brush=gr.Brush(colors=["#e63c3c"], color_mode="fixed", default_size=14),
+                                       eraser=gr.Eraser(default_size=14), canvas_size=(280, 280), height=380,
+                                       elem_id="complete-brush")
                 steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=100, step=10, label="Optimization steps")
                 with gr.Accordion("Optimizer", open=False):
                     learning_rate = gr.Slider(0.005, 0.5, value=0.05, step=0.005, label="Learning rate (Adam)")
                     seed = seed_box("Seed of the initial noise")
-                button = gr.Button("Complete", variant="primary", elem_id="complete-button")
+                button = gr.Button("Complete (maximize log p, rectangle)", variant="primary",
+                                   elem_id="complete-button")
+                with gr.Accordion("Several completions: sample them (or maximize from several starts)", open=True):
+                    method = gr.Radio([("sample (latent search + Langevin)", "sample"),
+                                       ("maximize log p from several starts", "maximize")], value="sample",
+                                      label="Method")
+                    with gr.Row():
+                        count = gr.Slider(1, handlers.MAX_COMPLETIONS, value=4, step=1, label="Completions")
+                        sample_temperature = gr.Slider(0.05, MAX_TEMPERATURE, value=1.0, step=0.05,
+                                                       label="Temperature (sampling)")
+                    with gr.Row():
+                        search_steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=80, step=10,
+                                                 label="Steps (latent search; Adam steps when maximizing)")
+                        langevin_steps = gr.Slider(0, handlers.MAX_LANGEVIN_STEPS, value=30, step=5,
+                                                   label="Langevin steps (sampling)")
+                    samples_button = gr.Button("Complete several", elem_id="completions-button")
             with gr.Column(scale=3):
                 with gr.Row():
                     preview = output_image("To erase (red)", "complete-preview", 300)
                     completed = output_image("Completed", "complete-output", 300)
                 curve = output_image("bits/dim while filling in", "complete-curve", 320)
                 note = gr.Markdown(label="note", elem_id="complete-note")
+                samples = gr.Gallery(label="Completions, each with its bits/dim", columns=5, height=230,
+                                     allow_preview=True, object_fit="contain", format="png",
+                                     elem_id="completions-output", elem_classes="pixelated")
+                samples_note = gr.Markdown(label="note", elem_id="completions-note")
         preview_inputs = [bound.picker, image, invert, top, bottom, left, right]
         image.change(handlers.erase_preview, preview_inputs, preview, api_name="erase_preview",
                      trigger_mode="always_last", show_progress="hidden")
@@ -221,9 +307,81 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
                              api_visibility="private", trigger_mode="always_last", show_progress="hidden")
         demo.load(handlers.erase_preview, preview_inputs, preview, api_name="erase_preview_on_load",
                   api_visibility="private", show_progress="hidden")
+        for name, trigger in (("image", image.change), ("invert", invert.change), ("load", demo.load)):
+            trigger(handlers.brush_canvas, [bound.picker, image, invert], brush, api_name=f"brush_canvas_on_{name}",
+                    api_visibility="private", show_progress="hidden")
+        region.change(lambda choice: (gr.update(visible=choice == "rectangle"), gr.update(visible=choice == "brush")),
+                      region, [rectangle, brush], api_name="complete_region", api_visibility="private",
+                      show_progress="hidden")
         button.click(handlers.complete, [bound.picker, image, class_choice, invert, top, bottom, left, right, steps,
                                          learning_rate, seed], [completed, curve, note], api_name="complete",
                      concurrency_limit=1)
+        samples_button.click(handlers.completions,
+                             [bound.picker, image, class_choice, invert, region, top, bottom, left, right, brush,
+                              method, count, search_steps, langevin_steps, sample_temperature, learning_rate, seed],
+                             [samples, samples_note], api_name="completions", concurrency_limit=1)
+
+
+def classify_tab(bound: ModelBound) -> None:
+    conditional = bound.start.model.num_classes is not None
+    with gr.Tab("Classify", id="classify"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image = image_input("Image", bound.picks[1], "classify-image")
+                gallery = example_gallery(bound.start, "classify-examples")
+                invert = invert_radio(bound.start.model)
+                gallery.select(handlers.picked_example, [bound.picker], image, api_name="pick_classify_image",
+                               api_visibility="private")
+                needs = gr.Markdown(handlers.NEEDS_CLASSES, visible=not conditional, elem_id="classify-needs")
+                button = gr.Button("Classify", variant="primary", interactive=conditional, elem_id="classify-button")
+                gr.Markdown("p(y | x) = p(x | y) / Σ p(x | y′): the class-conditional flow's exact likelihoods "
+                            "under each class, turned into a posterior by Bayes' rule with a uniform prior.")
+            with gr.Column(scale=3):
+                chart = output_image("p(class | image)", "classify-output", 300)
+                label = gr.Label(num_top_classes=3, label="Most likely classes", elem_id="classify-label")
+                note = gr.Markdown(label="note", elem_id="classify-note")
+        button.click(handlers.classify, [bound.picker, image, invert], [chart, label, note], api_name="classify")
+    bound.singles.append((image, 1))
+    bound.inverts.append(invert)
+    bound.galleries.append(gallery)
+    bound.followers += [(needs, lambda loaded: gr.update(visible=loaded.model.num_classes is None)),
+                        (button, lambda loaded: gr.update(interactive=loaded.model.num_classes is not None))]
+
+
+def ood_tab(bound: ModelBound) -> None:
+    choices = handlers.ood_choices(bound.start)
+    with gr.Tab("Out-of-distribution", id="ood"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image = image_input("Image (optional: placed on both histograms)", bound.picks[2], "ood-image")
+                gallery = example_gallery(bound.start, "ood-examples")
+                invert = invert_radio(bound.start.model)
+                gallery.select(handlers.picked_example, [bound.picker], image, api_name="pick_ood_image",
+                               api_visibility="private")
+                with gr.Row():
+                    other = gr.Dropdown(choices or ["auto"], value=choices[0] if choices else "auto",
+                                        label="Compared with", allow_custom_value=True, elem_id="ood-other")
+                    codec = gr.Radio([("PNG", "png"), ("WebP", "webp")], value="png", label="Lossless codec",
+                                     info="Its bits/dim measure the image's complexity.")
+                button = gr.Button("Compare", variant="primary", elem_id="ood-button")
+                gr.Markdown("Test-set figures are precomputed (`python -m train.ood`), so this answers at once. "
+                            "Upload anything, a digit, a photo or a drawing, and see where it falls.")
+            with gr.Column(scale=3):
+                chart = output_image("Own test set vs another data set", "ood-output", 340)
+                table = gr.Dataframe(headers=["compared with", "score", "AUROC"], datatype=["str", "str", "number"],
+                                     label="AUROC of telling the data sets apart (1 = perfectly, 0.5 = chance)",
+                                     interactive=False, elem_id="ood-table")
+                note = gr.Markdown(label="note", elem_id="ood-note")
+        button.click(handlers.ood, [bound.picker, image, invert, other, codec], [chart, table, note], api_name="ood")
+    bound.singles.append((image, 2))
+    bound.inverts.append(invert)
+    bound.galleries.append(gallery)
+
+    def other_choices(loaded):
+        names = handlers.ood_choices(loaded)
+        return gr.update(choices=names or ["auto"], value=names[0] if names else "auto")
+
+    bound.followers.append((other, other_choices))
 
 
 # ----------------------------------------------------------------------------- the page
@@ -231,7 +389,7 @@ def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
     """Picking another model updates its description, the class and invert controls (shown only
     where they apply), the example galleries and the initial images."""
     outputs = [description, bound.sample_class, *bound.corners, *bound.classes, *bound.inverts, *bound.galleries,
-               *(image for image, _ in bound.singles)]
+               *(image for image, _ in bound.singles), *(component for component, _ in bound.followers)]
 
     def switch_model(model_name):
         registry = app_registry()
@@ -239,7 +397,7 @@ def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
         model = loaded.model
         conditional, grey = model.num_classes is not None, model.in_channels == 1
         picks = distinct_examples(loaded.examples, 4)
-        updates = {description: registry.describe(loaded),
+        updates = {description: handlers.describe(loaded),
                    bound.sample_class: gr.update(choices=class_choices(model, ALL_CLASSES), value="all",
                                                  visible=conditional)}
         updates.update(zip(bound.corners, picks))
@@ -252,6 +410,8 @@ def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
             updates[gallery] = example_items(loaded)
         for image, pick in bound.singles:
             updates[image] = picks[pick]
+        for component, follow in bound.followers:
+            updates[component] = follow(loaded)
         return updates
 
     bound.picker.change(switch_model, [bound.picker], outputs, api_name="select_model", api_visibility="private")
@@ -267,14 +427,17 @@ def build_page() -> gr.Blocks:
         with gr.Row(equal_height=True):
             picker = gr.Dropdown(registry.names(), value=registry.default_name, label="Model", scale=1,
                                  elem_id="model", allow_custom_value=False)
-            description = gr.Markdown(registry.describe(start), elem_id="model-description")
+            description = gr.Markdown(handlers.describe(start), elem_id="model-description")
         bound = ModelBound(picker, start, distinct_examples(start.examples, 4))
         with gr.Tabs():
             sample_tab(bound)
             interpolate_tab(bound)
             per_scale_tab(bound)
+            mix_scales_tab(bound)
             likelihood_tab(bound)
             complete_tab(bound, demo)
+            classify_tab(bound)
+            ood_tab(bound)
         follow_model_picker(bound, description)
         gr.api(handlers.model_info_endpoint(registry.default_name), api_name="model_info")
     return demo

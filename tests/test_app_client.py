@@ -33,7 +33,7 @@ from explorer.images import enlarge  # noqa: E402
 EXAMPLES = Path(app.__file__).parent / "assets" / "examples"
 DIGIT = {d: EXAMPLES / "mnist" / f"digit{d}_0.png" for d in range(10)}
 ENDPOINTS = {"/sample", "/manifold", "/interpolate", "/per_scale", "/likelihood", "/erase_preview", "/complete",
-             "/model_info"}
+             "/model_info", "/mix_scales", "/animate", "/classify", "/ood", "/completions"}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,14 @@ def test_every_endpoint_is_named(client):
     assert params["/sample"] == ["model_name", "num_samples", "temperature", "seed", "randomize_seed", "class_choice",
                                  "per_scale", "coarse_temperature", "fine_temperature"]
     assert params["/likelihood"] == ["model_name", "image", "class_choice", "invert", "resolution"]
+    assert params["/mix_scales"] == ["model_name", "image_a", "image_b", "class_choice", "invert", "resolution"]
+    assert params["/animate"] == ["model_name", "corner1", "corner2", "corner3", "corner4", "class_choice", "invert",
+                                  "walk", "frames", "fps", "fmt"]
+    assert params["/classify"] == ["model_name", "image", "invert"]
+    assert params["/ood"] == ["model_name", "image", "invert", "other", "codec"]
+    assert params["/completions"] == ["model_name", "image", "class_choice", "invert", "region", "top", "bottom",
+                                      "left", "right", "brush", "method", "count", "steps", "langevin_steps",
+                                      "temperature", "learning_rate", "seed"]
 
 
 def test_model_info(client):
@@ -456,4 +464,188 @@ def test_unusual_uploads_work(client, tmp_path, kind):
 def test_own_resolution_needs_at_least_the_size_multiple(client, tmp_path):
     with pytest.raises(Exception, match="it must be at least 2x2 pixels"):
         likelihood(client, good_file("1x1", tmp_path), resolution="own")
+    still_answers(client)
+
+
+# ----------------------------------------------------------------------------- Mix scales
+def mix(client, a, b, model="mnist", resolution="model", label="auto"):
+    return client.predict(model, handle_file(str(a)), handle_file(str(b)), label, "auto", resolution,
+                          api_name="/mix_scales")
+
+
+def test_mix_scales(client):
+    items, note = mix(client, DIGIT[3], DIGIT[7])
+    captions = [item["caption"] for item in items]
+    assert captions == ["A (28×28)", "B", "k = 2: all scales from A (A itself)",
+                        "k = 1: coarsest scale from A, 1 finer from B", "k = 0: all scales from B (B itself)"]
+    a, b, all_a, middle, all_b = (read(item["image"]).astype(int) for item in items)
+    assert a.shape == displayed(28, 28) + (3,)
+    assert np.abs(all_a - a).max() <= 1 and np.abs(all_b - b).max() <= 1  # k = all: A itself, k = 0: B itself
+    factor = a.shape[0] // 28
+    assert np.abs(a[::factor, ::factor, 0] - pixels(DIGIT[3])).max() <= 1
+    assert np.abs(b[::factor, ::factor, 0] - pixels(DIGIT[7])).max() <= 1
+    assert np.abs(middle - a).max() > 50 and np.abs(middle - b).max() > 50  # a mixture, neither image
+    assert "scale 0 (finest): 2×14×14; scale 1 (coarsest): 2×14×14" in note
+
+
+def test_mix_scales_own_resolution_colour_and_class(client, tmp_path):
+    items, _ = mix(client, photo(tmp_path, 64, 48), DIGIT[5], model="mnist", resolution="own")
+    assert items[0]["caption"] == "A (64×48)"
+    assert all(read(item["image"]).shape == displayed(48, 64) + (3,) for item in items)  # B brought to A's size
+    odd = photo(tmp_path, 91, 61)
+    items, _ = mix(client, odd, DIGIT[5], model=RGB_REPO, resolution="own")
+    assert items[0]["caption"] == "A (90×60)" and len(items) == 5  # cropped to the size multiple, 2
+    colour = read(items[2]["image"]).reshape(-1, 3).astype(int)
+    assert np.abs(colour[:, 0] - colour[:, 1]).max() > 0
+    _, note = mix(client, DIGIT[2], DIGIT[6], model="mnist-cond")
+    assert "Both decoded as class" in note
+    with pytest.raises(Exception, match="Image B is empty"):
+        client.predict("mnist", handle_file(str(DIGIT[1])), None, "auto", "auto", "model", api_name="/mix_scales")
+
+
+# ----------------------------------------------------------------------------- walk animations
+def animate(client, walk="circle", frames=12, fps=12, fmt="gif", model="mnist", corners=(0, 1, 2, 7)):
+    files = [handle_file(str(DIGIT[d])) for d in corners] + [None] * (4 - len(corners))
+    return client.predict(model, *files, "auto", "auto", walk, frames, fps, fmt, api_name="/animate")
+
+
+def read_animation(path):
+    with Image.open(path) as image:
+        frames, durations = [], []
+        for i in range(image.n_frames):
+            image.seek(i)
+            image.load()  # WebP sets the frame's duration when it decodes it
+            durations.append(image.info["duration"])
+            frames.append(np.asarray(image.convert("L")).astype(int))
+        return image.format, frames, durations
+
+
+def test_animate_great_circle_gif(client):
+    preview, file, note = animate(client, "circle", frames=12, fps=12, fmt="gif")
+    assert Path(preview).read_bytes() == Path(file).read_bytes()
+    fmt, frames, durations = read_animation(file)
+    assert fmt == "GIF" and len(frames) == 12  # the requested frame count
+    assert durations == [80] * 12  # 1000/12 ms, in GIF's 10 ms unit
+    assert frames[0].shape == (280, 280)  # 28x28 enlarged 10 times
+    assert all(np.abs(f - g).max() > 10 for f, g in zip(frames, frames[1:] + frames[:1]))  # it moves, every frame
+    low, high, radius = map(float, re.search(r"between ([0-9.]+) and ([0-9.]+) \(the prior's typical radius "
+                                             r"√D = ([0-9.]+)\)", note).groups())
+    assert radius == pytest.approx(28.0) and 0.85 * radius < low <= high < 1.15 * radius  # on the typical shell
+    assert "12 frames at 12.5 frames per second" in note
+
+
+def test_animate_pair_webp_and_limits(client):
+    _, file, note = animate(client, "pair", frames=8, fps=10, fmt="webp", corners=(1, 8))
+    fmt, frames, durations = read_animation(file)
+    assert fmt == "WEBP" and len(frames) == 8 and durations == [100] * 8
+    small = [f[::10, ::10] for f in frames]
+    # corner 1 -> corner 2 -> corner 1: frame 0 is the first image, frame 4 the second (up to dequantization)
+    assert np.abs(small[0] - pixels(DIGIT[1])).max() <= 2 and np.abs(small[4] - pixels(DIGIT[8])).max() <= 2
+    assert np.abs(small[1] - small[7]).max() <= 2  # there and back along the same arc
+    assert "corner 1 → corner 2 → corner 1" in note
+    with pytest.raises(Exception, match="(greater than maximum|must lie between)"):
+        animate(client, frames=500)
+    with pytest.raises(Exception, match="Corner 3 is empty"):
+        client.predict("mnist", handle_file(str(DIGIT[1])), handle_file(str(DIGIT[2])), None, None, "auto", "auto",
+                       "circle", 8, 12, "gif", api_name="/animate")
+
+
+# ----------------------------------------------------------------------------- Classify
+def test_classify(client):
+    chart, label, note = client.predict("mnist-cond", handle_file(str(DIGIT[3])), "auto", api_name="/classify")
+    assert read(chart).shape == (300, 800, 3)
+    assert label["label"] == "3"
+    confidences = {c["label"]: c["confidence"] for c in label["confidences"]}
+    assert max(confidences, key=confidences.get) == "3" and confidences["3"] > 0.5
+    assert re.search(r"\*\*Class 3\*\*, p = [0-9.]+", note)
+    ref = json.loads((EXAMPLES.parent / "models" / "mnist-cond" / "reference.json").read_text())["classifier"]
+    assert f"this classifier is {ref['accuracy'] * 100:.1f}% accurate" in note
+    info = client.predict("mnist-cond", api_name="/model_info")
+    assert info["classifier"]["num_images"] == 1000
+    assert f"accuracy {ref['accuracy'] * 100:.1f}%" in info["description"]
+    with pytest.raises(Exception, match="needs a class-conditional model"):
+        client.predict("mnist", handle_file(str(DIGIT[3])), "auto", api_name="/classify")
+
+
+# ----------------------------------------------------------------------------- Out-of-distribution
+def test_ood_lab(client, tmp_path):
+    data = json.loads((EXAMPLES.parent / "models" / "mnist" / "ood.json").read_text())
+    fashion = next(entry for entry in data["out"] if entry["dataset"] == "fashion-mnist")
+    chart, table, note = client.predict("mnist", handle_file(str(DIGIT[3])), "auto", "fashion-mnist", "png",
+                                        api_name="/ood")
+    assert read(chart).shape == (340, 1000, 3)
+    rows = {(r[0], r[1]): r[2] for r in table["data"]}
+    assert rows[("fashion-mnist", "bits/dim (likelihood)")] == pytest.approx(fashion["auroc"]["bpd"])
+    assert rows[("fashion-mnist", "bits/dim − PNG bits/dim")] == pytest.approx(fashion["auroc"]["png"])
+    value = float(re.search(r"This image's bits/dim ([0-9.]+)", note).group(1))
+    _, bpd, *_ = likelihood(client, DIGIT[3])
+    assert value == pytest.approx(bpd, abs=1e-3)  # the same dequantized image as the likelihood tab
+    share = float(re.search(r"([0-9.]+)% of the `mnist5k` test images score as high", note).group(1))
+    assert share == pytest.approx((np.asarray(data["in"]["bpd"]) >= value).mean() * 100, abs=0.1)
+    # a photograph is far less likely than any test digit under the digit model
+    _, _, note = client.predict("mnist", handle_file(str(photo(tmp_path))), "auto", "auto", "webp", api_name="/ood")
+    assert "0.0% of the `mnist5k` test images score as high" in note and "WebP" in note
+    chart, _, note = client.predict("mnist", None, "auto", "photos-v1", "png", api_name="/ood")
+    assert chart is not None
+    assert_not_blank(read(chart))
+    assert "This image" not in note
+    chart, table, note = client.predict(RGB_REPO, None, "auto", "auto", "png", api_name="/ood")
+    assert chart is None and "No precomputed out-of-distribution figures" in note
+    with pytest.raises(Exception, match="no precomputed figures for 'cifar10'"):
+        client.predict("mnist", None, "auto", "cifar10", "png", api_name="/ood")
+
+
+# ----------------------------------------------------------------------------- Completions
+def completions(client, image=DIGIT[9], model="mnist", region="rectangle", brush=None, method="sample", count=2,
+                steps=20, langevin=5, seed=0, top=0.5):
+    return client.predict(model, handle_file(str(image)), "auto", "auto", region, top, 1.0, 0.0, 1.0, brush, method,
+                          count, steps, langevin, 1.0, 0.05, seed, api_name="/completions")
+
+
+def test_completions_sampled_keep_known_pixels_and_differ(client):
+    items, note = completions(client, count=3)
+    assert len(items) == 4 and items[0]["caption"].startswith("erased (392 px)")
+    known = pixels(DIGIT[9])[:14]
+    outs = []
+    for item in items[1:]:
+        image = read(item["image"])
+        factor = image.shape[0] // 28
+        small = image[::factor, ::factor, 0].astype(int)
+        assert np.array_equal(small[:14], known)  # known pixels never change
+        bpd = float(re.search(r": ([0-9.]+) bits/dim", item["caption"]).group(1))
+        assert math.isfinite(bpd) and 0 < bpd < 20
+        outs.append(small)
+    assert np.abs(outs[0] - outs[1]).max() > 10  # the completions differ
+    assert "latent search" in note and "Metropolis-adjusted Langevin" in note
+    again, _ = completions(client, count=3, seed=1)
+    assert not np.array_equal(read(again[1]["image"]), read(items[1]["image"]))  # another seed, another draw
+
+
+def brush_layer(tmp_path, size=280) -> Path:
+    """An editor layer: the bottom-right quarter painted (opaque red), the rest transparent."""
+    layer = np.zeros((size, size, 4), np.uint8)
+    layer[size // 2:, size // 2:] = (230, 60, 60, 255)
+    path = tmp_path / "layer.png"
+    Image.fromarray(layer, "RGBA").save(path)
+    return path
+
+
+def test_completions_with_the_brush_and_by_maximizing(client, tmp_path):
+    background = tmp_path / "background.png"
+    Image.open(DIGIT[4]).resize((280, 280), Image.NEAREST).save(background)
+    brush = {"background": handle_file(str(background)), "layers": [handle_file(str(brush_layer(tmp_path)))],
+             "composite": None}
+    items, note = completions(client, DIGIT[4], region="brush", brush=brush, method="maximize", count=2, steps=10)
+    assert items[0]["caption"].startswith("erased (196 px)")  # a 14x14 quarter of the 28x28 model input
+    image = read(items[1]["image"])
+    factor = image.shape[0] // 28
+    small = image[::factor, ::factor, 0].astype(int)
+    original = pixels(DIGIT[4]).astype(int)
+    assert np.array_equal(small[:14], original[:14]) and np.array_equal(small[:, :14], original[:, :14])
+    assert "maximizing log p(x) over the erased pixels (10 Adam steps" in note
+    empty = {"background": handle_file(str(background)), "layers": [], "composite": None}
+    with pytest.raises(Exception, match="Nothing is painted"):
+        completions(client, DIGIT[4], region="brush", brush=empty)
+    items, _ = completions(client, photo(tmp_path), model=RGB_REPO, count=1, steps=10, langevin=2)
+    assert read(items[1]["image"]).shape == displayed(16, 16) + (3,)
     still_answers(client)
