@@ -89,3 +89,26 @@ def test_drawing_leaves_pyplot_and_the_backend_alone():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=300, check=True).stdout.split()
     assert out == ["svg", "False"]
+
+
+def test_class_bars_highlight_the_most_likely_class():
+    probabilities = [0.01, 0.02, 0.9, 0.07]
+    picture = figures.class_bars(probabilities, [-20.0, -19.3, -16.6, -19.2], ["0", "1", "2", "3"])
+    assert picture.shape == (300, 800, 3) and picture.dtype == np.uint8
+    assert coloured(picture, BLUE) > 500  # the highlighted bar in both panels
+    moved = figures.class_bars([0.9, 0.02, 0.01, 0.07], [-16.6, -19.3, -20.0, -19.2], ["0", "1", "2", "3"])
+    left = np.flatnonzero((np.abs(picture.astype(int) - BLUE).max(axis=2) <= 10).any(axis=0))
+    right = np.flatnonzero((np.abs(moved.astype(int) - BLUE).max(axis=2) <= 10).any(axis=0))
+    assert right.min() < left.min()  # class 0 highlighted: its bar lies further left
+
+
+def test_ood_histograms_mark_the_value_in_every_panel():
+    rng = np.random.default_rng(0)
+    panel = {"title": "t", "xlabel": "bits/dim", "inside": rng.normal(1.5, 0.1, 500),
+             "outside": rng.normal(3.0, 0.3, 500), "inside_label": "own", "outside_label": "other", "value": 2.0}
+    picture = figures.ood_histograms([panel, dict(panel, value=None)])
+    assert picture.shape == (340, 1000, 3) and picture.dtype == np.uint8
+    red_columns = np.flatnonzero((np.abs(picture.astype(int) - RED).max(axis=2) <= 10).sum(axis=0) > 100)
+    assert len(red_columns) and red_columns.max() < 500  # the line in the first panel only
+    orange_on_white = 0.6 * np.array([0xE6, 0x7E, 0x22]) + 0.4 * 255  # the other data set's bars (alpha 0.6)
+    assert coloured(picture, orange_on_white, 6) > 500
