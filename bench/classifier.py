@@ -74,10 +74,10 @@ def card_section(figures: dict, dataset: str, top: tuple[str, int, float, float]
     if top is not None:
         remark = (f"The posterior is overconfident: {top[1]:,} of the {figures['num_images']:,} images get a "
                   f"confidence in {top[0]}, and {top[2] * 100:.1f}% of those are right. A difference of a few "
-                  f"nats between two classes' log-likelihoods, small next to the image's "
-                  f"hundreds of nats, already makes the posterior near certain. The model was trained for "
-                  f"density, not to separate classes, and sees the label only through an embedding added to "
-                  f"the first hidden features of each coupling network.\n\n")
+                  f"nats between two classes' log-likelihoods, small next to the thousands of nats of an "
+                  f"image's log-likelihood, already makes the posterior near certain. The model was trained "
+                  f"for density, not to separate classes, and sees the label only through an embedding added "
+                  f"to the first hidden features of each coupling network.\n\n")
     return (f"{CARD_START}\n## As a classifier\n\n"
             f"Bayes' rule over the model's exact likelihoods, p(y | x) = p(x | y) / sum over y' of p(x | y') "
             f"(a uniform prior over the {figures['num_classes']} classes), on the {figures['num_images']:,} "
