@@ -1,16 +1,54 @@
-"""How the app runs: torch threads per request, the queue, ZeroGPU, and the launch options."""
+"""How the app runs: torch threads per request, the queue, memory bounds, ZeroGPU, and the launch options.
+
+Queue. Every event that runs a model shares one concurrency group, `MODEL_QUEUE`, of
+`MODEL_CONCURRENCY` requests at a time (Gradio's limits are otherwise per event: eight events at two
+each let sixteen requests share two cores). The others wait in one line and the page shows each
+its position; `QUEUE["max_size"]` waiting requests at most, then "queue full". Events that only
+pick an example or switch the model stay out of the group (a slow Hub download must not hold a
+compute slot); long ones (completions) keep their own lower limit in a group of their own, so they
+cannot take every slot.
+
+Memory (issue #11; the soak benchmark bench/soak.py measures it). What grew under load, and its bound:
+- Gradio keeps every session's copy of the page's configuration (about 0.4 MiB for this page) for
+  `state_session_capacity` sessions, 10,000 by default (about 4 GiB); each page load, each REST call
+  and each new API client is a session. Bounded here to `MAX_SESSIONS` (least recently used first
+  out; the app keeps no `gr.State`, so a forgotten session loses nothing a request needs).
+- oneDNN caches a convolution primitive per input shape (each image size at "own" resolution, each
+  number of samples), 1,024 by default; `ONEDNN_CACHE` here (a primitive costs about 0.1-0.5 MiB).
+- glibc gives each thread that allocates its own malloc arena (up to 8 per core) and returns freed
+  memory to the system only from the top of a heap: tensors freed by Gradio's worker threads stayed
+  as free but resident pages. `MALLOC_ARENAS` arenas, and `malloc_trim` every `TRIM_SECONDS`.
+Result files are not held in memory: they are deleted from disk by age (`delete_cache` on the Blocks).
+"""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import logging
 import os
+import threading
 from pathlib import Path
 
 import torch
 
+log = logging.getLogger("realnvp.app")
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 ON_GPU = torch.cuda.is_available()
-QUEUE = dict(max_size=32, default_concurrency_limit=2)
 MAX_FILE_SIZE = "10mb"
+
+MODEL_QUEUE = "model"  # the concurrency group of every event that runs a model
+MODEL_CONCURRENCY = 2  # requests of that group at a time (`REALNVP_CONCURRENCY` overrides)
+QUEUE = dict(max_size=32, default_concurrency_limit=MODEL_CONCURRENCY)
+MODEL_PICKER = "model"  # elem_id of the model menu: an event runs a model only if the menu is one of its inputs
+# events that read the menu but run no model (an example picked, the model switched) stay out of the group
+LIGHT_EVENTS = ("pick_", "select_model", "model_info")
+
+MAX_SESSIONS = 100  # Gradio sessions kept in memory (its default, 10,000, is about 4 GiB for this page)
+ONEDNN_CACHE = 128  # oneDNN primitives cached (one per convolution and input shape; default 1,024)
+MALLOC_ARENAS = 2  # glibc malloc arenas (default 8 per core)
+TRIM_SECONDS = 10.0  # how often freed heap memory goes back to the system (glibc malloc_trim)
 
 try:  # ZeroGPU: allocate a GPU for the decorated calls; does nothing elsewhere
     import spaces
@@ -33,22 +71,92 @@ def available_cpus() -> int:
     return count
 
 
+def model_concurrency() -> int:
+    """Model requests served at a time: MODEL_CONCURRENCY, or `REALNVP_CONCURRENCY`."""
+    value = os.environ.get("REALNVP_CONCURRENCY")
+    return max(1, int(value)) if value else MODEL_CONCURRENCY
+
+
 def cpu_threads() -> int:
     """Torch threads per request on CPU: the CPUs shared among the concurrent requests (more threads than
     cores makes every request slower; on a busy 2-core machine 1 thread was 8-25x faster than 2).
     `REALNVP_NUM_THREADS` overrides."""
     if os.environ.get("REALNVP_NUM_THREADS"):
         return max(1, int(os.environ["REALNVP_NUM_THREADS"]))
-    return max(1, available_cpus() // QUEUE["default_concurrency_limit"])
+    return max(1, available_cpus() // model_concurrency())
 
 
 def configure_threads() -> None:
-    """Give torch `cpu_threads()` threads (on CPU only); called once by app.py before serving."""
+    """Give torch `cpu_threads()` threads (on CPU only); called once by the app before serving."""
     if not ON_GPU:
         torch.set_num_threads(cpu_threads())
+
+
+# ----------------------------------------------------------------------------- memory
+_trimmer: threading.Thread | None = None
+
+
+def glibc():
+    """The C library when it is glibc (it has mallopt and malloc_trim), else None (macOS, musl)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+def configure_memory() -> None:
+    """Bound what grows with the variety of requests (see the module docstring). Called once by the app
+    before it serves; settings given in the environment (MALLOC_ARENA_MAX,
+    ONEDNN_PRIMITIVE_CACHE_CAPACITY) win."""
+    global _trimmer
+    # read by oneDNN when it creates its first primitive: before the app serves any request
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(ONEDNN_CACHE))
+    libc = glibc()
+    if libc is None:
+        return
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        libc.mallopt(-8, MALLOC_ARENAS)  # M_ARENA_MAX: applies to the arenas created from now on
+    if _trimmer is None:
+        _trimmer = threading.Thread(target=_trim_forever, args=(libc, TRIM_SECONDS), name="malloc-trim",
+                                    daemon=True)
+        _trimmer.start()
+
+
+def _trim_forever(libc, seconds: float) -> None:
+    while True:
+        threading.Event().wait(seconds)
+        libc.malloc_trim(0)
+
+
+def configure_process() -> None:
+    """Threads and memory, once, before the page is built."""
+    configure_threads()
+    configure_memory()
+
+
+# ----------------------------------------------------------------------------- queue
+def share_queue(demo, limit: int | None = None) -> None:
+    """Put every event of `demo` that may run a model into the `MODEL_QUEUE` group of `limit` requests
+    (default `model_concurrency()`). Events with a lower limit of their own (the completions: 1) share
+    a second group, `MODEL_QUEUE`-long, with the lowest of those limits: long requests never take every
+    slot, and at most `limit` + that many requests run at once."""
+    limit = model_concurrency() if limit is None else limit
+    picker = next((b for b in demo.blocks.values() if getattr(b, "elem_id", None) == MODEL_PICKER), None)
+    for fn in demo.fns.values():
+        name = fn.api_name or ""
+        reads_model = picker is None or any(block is picker for block in fn.inputs)
+        if not fn.queue or not reads_model or name.startswith(LIGHT_EVENTS):
+            continue
+        own = fn.concurrency_limit
+        if isinstance(own, int) and own < limit:
+            fn.concurrency_id = f"{MODEL_QUEUE}-long"  # Gradio applies the group's lowest limit
+        else:
+            fn.concurrency_id, fn.concurrency_limit = MODEL_QUEUE, limit
 
 
 def launch_options(**look) -> dict:
     """Arguments of `demo.launch` besides the page's look (`css`, `theme`); tests add their own host
     and port, a Space sets them by environment."""
-    return dict(max_file_size=MAX_FILE_SIZE, allowed_paths=[str(ASSETS)], **look)
+    return dict(max_file_size=MAX_FILE_SIZE, allowed_paths=[str(ASSETS)], state_session_capacity=MAX_SESSIONS,
+                **look)

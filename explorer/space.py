@@ -17,10 +17,11 @@ def launch_options() -> dict:
     return runtime.launch_options(css=layout.CSS, theme=layout.theme())
 
 
-runtime.configure_threads()
+runtime.configure_process()  # torch threads; memory bounds (runtime's docstring)
 for warning in app_registry().warnings:
     log.warning(warning)
 demo = layout.build_page()
+runtime.share_queue(demo)  # one queue for every event that runs a model
 
 
 def main() -> None:
