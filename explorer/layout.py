@@ -197,8 +197,8 @@ def mix_scales_tab(bound: ModelBound) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 with gr.Row():
-                    image_a = image_input("Image A (coarse scales)", bound.picks[0], "mix-a", 180)
-                    image_b = image_input("Image B (fine scales)", bound.picks[3], "mix-b", 180)
+                    image_a = image_input("A (coarse)", bound.picks[0], "mix-a", 180)
+                    image_b = image_input("B (fine)", bound.picks[3], "mix-b", 180)
                 target = gr.Radio(["A", "B"], value="A", label="Clicking an example fills image")
                 gallery = example_gallery(bound.start, "mix-examples")
                 with gr.Row():

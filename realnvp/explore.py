@@ -171,17 +171,10 @@ def mix_scales(model: RealNVP, a: Tensor, b: Tensor, y=None) -> Tensor:
 
 
 def mix_scales_captions(num_scales: int) -> list[str]:
-    """Captions of the rows of `mix_scales`, k = num_scales first."""
-    out = []
-    for keep in range(num_scales, -1, -1):
-        if keep == num_scales:
-            out.append("all scales from A (A itself)")
-        elif keep == 0:
-            out.append("all scales from B (B itself)")
-        else:
-            coarse = "coarsest scale" if keep == 1 else f"{keep} coarsest scales"
-            out.append(f"{coarse} from A, {num_scales - keep} finer from B")
-    return out
+    """Short captions of the rows of `mix_scales`, k = num_scales first: "all from A",
+    "k coarse A + (num_scales - k) fine B", ..., "all from B"."""
+    return ["all from A" if k == num_scales else "all from B" if k == 0 else
+            f"{k} coarse A + {num_scales - k} fine B" for k in range(num_scales, -1, -1)]
 
 
 @torch.no_grad()

@@ -132,6 +132,22 @@ def test_interpolate_tab(page, photo):
     shot(page, "02-interpolate")
 
 
+def test_animate_latent_walk(page):
+    open_tab(page, "Interpolate")
+    page.get_by_text("Animate a latent walk (GIF / WebP)").click()
+    page.locator("#animate-button").click()
+    src = wait_for_new_image(page, "#animate-output")
+    response = page.request.get(src)
+    assert response.ok
+    with Image.open(io.BytesIO(response.body())) as animation:
+        assert animation.format == "GIF" and animation.n_frames == 48  # the default frame count
+        animation.seek(24)
+        assert np.asarray(animation.convert("L")).std() > 5
+    page.wait_for_selector("#animate-note :text('48 frames')")
+    assert page.locator("#animate-file a").count() >= 1  # the file to download
+    shot(page, "08-animate")
+
+
 def test_per_scale_tab(page, photo):
     open_tab(page, "Per-scale reconstruction")
     upload(page, "#per-scale-image", photo)
@@ -142,6 +158,23 @@ def test_per_scale_tab(page, photo):
     page.wait_for_selector("#per-scale-note :text('Round trip')")
     assert re.search(r"= \d\.\d\de-0[5-9]", page.locator("#per-scale-note").inner_text())
     shot(page, "03-per-scale")
+
+
+def test_mix_scales_tab(page, photo):
+    open_tab(page, "Mix scales")
+    page.wait_for_selector("#mix-examples .gallery-item")
+    pick_example(page, "#mix-examples", 6, "#mix-a")  # fills A, then B becomes the target
+    pick_example(page, "#mix-examples", 15, "#mix-b")
+    assert "digit3" in image_src(page, "#mix-a") and "digit9" in image_src(page, "#mix-b")
+    page.locator("#mix-button").click()
+    page.wait_for_function("document.querySelectorAll('#mix-output .gallery-item img').length === 5")
+    pictures = [fetch(page, img.get_attribute("src")) for img in page.locator("#mix-output .gallery-item img").all()]
+    for picture in pictures:
+        assert_content(picture, 200)
+    assert np.abs(pictures[0].astype(int) - pictures[2]).max() <= 1  # k = all scales: A itself
+    assert np.abs(pictures[1].astype(int) - pictures[4]).max() <= 1  # k = 0: B itself
+    assert "k = 1: 1 coarse A + 1 fine B" in page.locator("#mix-output").inner_text()
+    shot(page, "09-mix-scales")
 
 
 def test_likelihood_tab(page):
@@ -172,6 +205,49 @@ def test_complete_tab(page, photo):
     shot(page, "05-complete")
 
 
+def test_complete_with_the_brush_and_sampled_completions(page):
+    open_tab(page, "Complete")
+    page.locator("#complete-region").get_by_test_id("brush-radio-label").click()
+    canvas = page.locator("#complete-brush canvas").first
+    canvas.wait_for(state="visible")
+    page.wait_for_timeout(1500)  # the background image is drawn
+    page.locator("#complete-brush button[aria-label='Brush']").click()  # the tool must be picked to paint
+    box = canvas.bounding_box()
+    for row in (0.62, 0.7, 0.78):  # three strokes across the lower part
+        page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * row)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * row, steps=12)
+        page.mouse.up()
+    page.locator("#completions-button").click()
+    page.wait_for_function("document.querySelectorAll('#completions-output .gallery-item img').length === 5",
+                           timeout=240_000)
+    for img in page.locator("#completions-output .gallery-item img").all():
+        assert_content(fetch(page, img.get_attribute("src")), 200)
+    text = page.locator("#completions-output").inner_text()
+    assert re.search(r"erased \(\d+ px\)", text) and len(re.findall(r"\d\.\d{3} bits/dim", text)) >= 4
+    assert "Metropolis-adjusted Langevin" in page.locator("#completions-note").inner_text()
+    shot(page, "10-completions-brush")
+
+
+def test_classify_needs_a_class_conditional_model(page):
+    open_tab(page, "Classify")
+    page.locator("#classify-needs").wait_for(state="visible")
+    assert page.locator("#classify-button").is_disabled()
+    shot(page, "11-classify-unconditional")
+
+
+def test_ood_tab(page):
+    open_tab(page, "Out-of-distribution")
+    page.wait_for_selector("#ood-examples .gallery-item")
+    pick_example(page, "#ood-examples", 14, "#ood-image")  # digit8_0
+    page.locator("#ood-button").click()
+    chart = fetch(page, wait_for_new_image(page, "#ood-output"))
+    assert chart.shape == (340, 1000, 3) and chart.std() > 5
+    assert "fashion-mnist" in page.locator("#ood-table").inner_text()
+    page.wait_for_selector("#ood-note :text('This image')")
+    shot(page, "12-ood")
+
+
 def test_bad_upload_shows_a_message(page, tmp_path):
     open_tab(page, "Likelihood")
     fake = tmp_path / "notes.png"
@@ -195,3 +271,17 @@ def test_switch_to_class_conditional_model(page):
     page.locator("#sample-button").click()
     assert_content(fetch(page, wait_for_new_image(page, "#sample-output", before)), 200)
     shot(page, "07-conditional")
+
+
+def test_classify_tab_on_the_class_conditional_model(page):
+    open_tab(page, "Classify")  # the model is mnist-cond since the previous test
+    page.locator("#classify-needs").wait_for(state="hidden")
+    page.wait_for_selector("#classify-examples .gallery-item")
+    pick_example(page, "#classify-examples", 6, "#classify-image")  # digit3_0
+    page.locator("#classify-button").click()
+    chart = fetch(page, wait_for_new_image(page, "#classify-output"))
+    assert chart.shape == (300, 800, 3) and chart.std() > 5
+    page.wait_for_selector("#classify-note :text('Class')")
+    assert "accurate" in page.locator("#classify-note").inner_text()
+    assert "70.2%" in page.locator("#model-description").inner_text()
+    shot(page, "13-classify")

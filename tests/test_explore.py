@@ -149,8 +149,8 @@ def test_mix_scales_takes_the_coarse_latents_of_a_and_the_fine_of_b(num_scales):
     assert all((middle[j] - a[0]).abs().max() > 1e-3 and (middle[j] - b[0]).abs().max() > 1e-3
                for j in range(len(middle)))
     captions = explore.mix_scales_captions(num_scales)
-    assert len(captions) == num_scales + 1 and captions[0].endswith("(A itself)")
-    assert captions[-1].endswith("(B itself)") and "1 finer from B" in captions[1]
+    assert len(captions) == num_scales + 1 and captions[0] == "all from A" and captions[-1] == "all from B"
+    assert captions[1] == f"{num_scales - 1} coarse A + 1 fine B"
     with pytest.raises(ValueError, match="same shape"):
         explore.mix_scales(model, a, images(1)[:, :, :4, :4])
 
