@@ -88,7 +88,9 @@ class ResNet(nn.Module):
         tensors = [*self.parameters(), *self.buffers()]
         key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
         if self._fold_cache is None or self._fold_cache[0] != key:
-            with torch.no_grad():
+            # normal tensors even when first built under inference_mode, so that a later call
+            # that takes gradients with respect to the input can save them for backward
+            with torch.inference_mode(False), torch.no_grad():
                 head_bn, _, head_conv = self.head
                 weights = [self.stem.weight, self.stem.bias, [block.folded() for block in self.blocks],
                            *(t[:, None, None] for t in batch_norm_affine(head_bn)), head_conv.weight, head_conv.bias]

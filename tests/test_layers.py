@@ -211,3 +211,13 @@ def test_resnet_folded_evaluation_matches_and_follows_parameter_changes():
     # with gradients wanted for the parameters, the unfolded path runs and they get them
     net(x, y).sum().backward()
     assert net.stem.bias.grad is not None and net.blocks[0].body[2].parametrizations.weight.original1.grad is not None
+
+
+def test_folded_weights_built_under_inference_mode_serve_input_gradients():
+    net = randomize_(ResNet(3, 6, 8, 1), seed=3).eval().requires_grad_(False)
+    x = torch.randn(2, 3, 4, 4)
+    with torch.inference_mode():
+        net(x)  # builds the cache
+    x.requires_grad_(True)
+    (grad,) = torch.autograd.grad(net(x).sum(), [x])
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
