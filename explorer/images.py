@@ -1,9 +1,19 @@
 """Images in and out of the app: user uploads (any format, mode, bit depth, size) into model
-input, and every conversion of model tensors into (H, W, 3) uint8 pictures for display."""
+input, and every conversion of model tensors into (H, W, 3) uint8 pictures for display.
+
+An upload is decoded once, by Pillow, within bounds: only the raster formats of `FORMATS`, at most
+`MAX_PIXELS` pixels (checked on the header, before any pixel is decoded), and reduced while it is
+decoded to what the app needs (JPEG at 1/2 to 1/8 scale by the decoder itself, other formats by
+averaging blocks strip by strip), so a small file that unpacks to 40 megapixels costs one decoded
+copy, not several. Every failure is an ImageInputError whose message says what to do.
+"""
 from __future__ import annotations
 
 import io
+import math
 import os
+import struct
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +23,22 @@ from torchvision.utils import make_grid
 
 MAX_PIXELS = 40_000_000  # refuse decompression bombs and absurd uploads before decoding them
 DISPLAY_SIDE = 256  # small results are enlarged (nearest neighbour) to at least this size
+DECODE_SIDE = 1024  # uploads are reduced while decoded to a shorter side of no less than this (by default)
+REDUCE_MARGIN = 3  # model input: reduced while decoded to no less than 3x its size, then resized (Lanczos)
+STRIP_PIXELS = 1 << 22  # pixels converted at a time while reducing (bounds the extra memory)
+# Pillow plugins an upload may use: common raster formats (JPEG includes MPO; an animation gives its first
+# frame). Vector and document formats (EPS, PDF), which Pillow renders with outside programs, and rare
+# formats are refused.
+FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "GIF", "BMP", "DIB", "TIFF", "ICO", "PPM", "TGA", "QOI",
+           "JPEG2000")
+READABLE = "PNG, JPEG, WebP, AVIF, GIF, BMP, TIFF, ICO, PPM/PGM/PBM, TGA, QOI or JPEG 2000"
+ORIENTATION = 0x0112  # the EXIF tag
+TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}
+# what Pillow raises on a malformed file, besides OSError (truncated, broken stream) and SyntaxError (bad header)
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ZeroDivisionError,
+                 OverflowError, struct.error, AttributeError, NotImplementedError, RuntimeError)
 
 
 class ImageInputError(ValueError):
@@ -20,8 +46,12 @@ class ImageInputError(ValueError):
 
 
 # ----------------------------------------------------------------------------- uploads -> model input
-def open_image(source) -> Image.Image:
-    """A PIL image from a path, bytes, numpy array or PIL image, with clear errors."""
+def open_image(source, min_side: int = DECODE_SIDE) -> Image.Image:
+    """A decoded PIL image from a path, bytes, numpy array or PIL image, with clear errors.
+
+    Files are reduced while decoded by a whole factor as long as the shorter side stays at least
+    `min_side` pixels (EXIF orientation is then applied here; an image not reduced keeps its EXIF).
+    Arrays and PIL images are returned as they are."""
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, np.ndarray):
@@ -36,25 +66,89 @@ def open_image(source) -> Image.Image:
         with open(path, "rb") as f:
             data = f.read()
     if not data:
-        raise ImageInputError(f"{name} is empty (0 bytes); upload an image file (PNG, JPEG, WebP, BMP, GIF, TIFF)")
+        raise ImageInputError(f"{name} is empty (0 bytes); upload an image file ({READABLE})")
+    too_many = (f"it has too many pixels to open safely (more than {MAX_PIXELS // 1_000_000} megapixels); "
+                f"use a smaller image")
     try:
-        # Image.open reads only the header; the size is checked before any pixel is decoded
-        # (no global PIL setting or warning filter is changed, so this is thread-safe).
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_PIXELS:
-            raise ImageInputError(f"{name} is {image.width}x{image.height}: it has too many pixels to open safely "
-                                  f"(more than {MAX_PIXELS // 1_000_000} megapixels); use a smaller image")
-        image.load()
+        with warnings.catch_warnings():  # Pillow warns about odd files (EXIF, bombs): they are refused or read
+            warnings.simplefilter("ignore")
+            # Image.open reads only the header; the size is checked before any pixel is decoded
+            # (no global PIL setting is changed, so this is thread-safe).
+            Image.init()  # registers every plugin once (Image.open with `formats` looks only at registered ones)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageInputError(f"{name} is {width}x{height}: {too_many}")
+            if width < 1 or height < 1:
+                raise ImageInputError(f"{name} is {width}x{height}: it has no pixels; upload another image")
+            factor = min(width, height) // max(1, min_side)
+            if factor >= 2 and image.format in ("JPEG", "MPO"):
+                image.draft(None, (math.ceil(width / factor), math.ceil(height / factor)))  # the decoder scales
+            image.load()
+            factor = min(image.size) // max(1, min_side)
+            if factor >= 2:
+                turn = TRANSPOSE.get(orientation(image))
+                image = reduce_image(image, factor)
+                if turn is not None:
+                    image = image.transpose(turn)
     except ImageInputError:
         raise
     except Image.DecompressionBombError as error:
-        raise ImageInputError(f"{name} has too many pixels to open safely (more than {MAX_PIXELS // 1_000_000} "
-                              f"megapixels); use a smaller image") from error
+        raise ImageInputError(f"{name}: {too_many}") from error
     except UnidentifiedImageError as error:
-        raise ImageInputError(f"{name} is not an image format this app can read; upload a PNG, JPEG, WebP, BMP, GIF or TIFF") from error
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageInputError(f"{name} is damaged or truncated ({error}); upload the image again or another file") from error
+        raise ImageInputError(f"{name} is not an image format this app can read; upload a {READABLE} "
+                              f"file") from error
+    except MemoryError as error:
+        raise ImageInputError(f"{name} is too large to decode here; use a smaller image") from error
+    except DECODE_ERRORS as error:
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ImageInputError(f"{name} is damaged or truncated ({detail}); upload the image again or another "
+                              f"file") from error
     return image
+
+
+def orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1-8; 1 when absent or unreadable)."""
+    try:
+        return int(image.getexif().get(ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
+        return 1
+
+
+def reduce_image(image: Image.Image, factor: int) -> Image.Image:
+    """The image reduced `factor` times (each output pixel the mean of a factor x factor block), converted
+    strip by strip so the extra memory stays small: palettes, 1-bit and transparent images are averaged
+    as colours (transparency premultiplied), 16-bit images become 8-bit. Partial blocks at the
+    edges are dropped (as much on each side)."""
+    width, height = image.width // factor, image.height // factor
+    left, top = (image.width - width * factor) // 2, (image.height - height * factor) // 2  # centred
+    rows = max(1, STRIP_PIXELS // max(1, image.width * factor)) * factor
+    parts = []
+    for y in range(top, top + height * factor, rows):
+        strip = image.crop((left, y, left + width * factor, min(y + rows, top + height * factor)))
+        parts.append(reduce_strip(strip, factor))
+    out = Image.new(parts[0].mode, (width, height))
+    y = 0
+    for part in parts:
+        out.paste(part, (0, y))
+        y += part.height
+    return out.convert({"La": "LA", "RGBa": "RGBA"}.get(out.mode, out.mode))
+
+
+def reduce_strip(strip: Image.Image, factor: int) -> Image.Image:
+    if strip.mode.startswith("I;16"):
+        reduced = strip.convert("I").reduce(factor)
+        return Image.fromarray(to_uint8(np.asarray(reduced), high=65535))
+    if strip.mode in ("P", "PA") or "transparency" in strip.info:
+        strip = strip.convert("RGBA")
+    if strip.mode == "1":
+        strip = strip.convert("L")
+    premultiplied = {"RGBA": "RGBa", "LA": "La"}.get(strip.mode)
+    if premultiplied:
+        strip = strip.convert(premultiplied)
+    if strip.mode not in ("L", "La", "I", "F", "RGB", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        strip = strip.convert("RGB")
+    return strip.reduce(factor)
 
 
 def array_to_pil(array: np.ndarray) -> Image.Image:
@@ -89,25 +183,45 @@ def to_uint8(array: np.ndarray, high: float | None = None) -> np.ndarray:
 
 def normalize_mode(image: Image.Image, channels: int, background: int = 255) -> Image.Image:
     """Any PIL mode -> 'L' (channels=1) or 'RGB' (channels=3). Transparency is composited on a
-    plain background; 16-bit and float images are rescaled, not clipped; EXIF rotation applied."""
+    plain background; 16-bit and float images are rescaled, not clipped; CIE L*a*b* is converted to
+    sRGB; EXIF rotation applied; an animation gives its first frame."""
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 - a broken EXIF block must not lose the image
         pass
-    if getattr(image, "n_frames", 1) > 1:
+    if getattr(image, "tell", lambda: 0)() != 0:
         image.seek(0)
-    if image.mode.startswith("I;16"):
-        image = Image.fromarray(to_uint8(np.asarray(image), high=65535))
-    elif image.mode in ("I", "F"):
-        image = Image.fromarray(to_uint8(np.asarray(image)))
-    if image.mode in ("P", "PA") or "transparency" in image.info:
-        image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "La", "RGBa"):
-        rgba = image.convert("RGBA")
-        canvas = Image.new("RGBA", rgba.size, (background,) * 3 + (255,))
-        image = Image.alpha_composite(canvas, rgba).convert("RGB")
-    target = "L" if channels == 1 else "RGB"
-    return image.convert(target)
+        image.load()
+    mode = image.mode
+    try:
+        if mode.startswith("I;16"):
+            image = Image.fromarray(to_uint8(np.asarray(image), high=65535))
+        elif mode in ("I", "F"):
+            image = Image.fromarray(to_uint8(np.asarray(image)))
+        elif mode == "LAB":
+            image = lab_to_rgb(image)
+        elif mode in ("La", "RGBa"):  # premultiplied alpha
+            image = image.convert({"La": "LA", "RGBa": "RGBA"}[mode])
+        if image.mode in ("P", "PA") or "transparency" in image.info:
+            image = image.convert("RGBA")
+        if image.mode in ("RGBA", "LA", "La", "RGBa"):
+            rgba = image.convert("RGBA")
+            canvas = Image.new("RGBA", rgba.size, (background,) * 3 + (255,))
+            image = Image.alpha_composite(canvas, rgba).convert("RGB")
+        return image.convert("L" if channels == 1 else "RGB")
+    except ImageInputError:
+        raise
+    except (ValueError, OSError) as error:
+        raise ImageInputError(f"images in the colour mode {mode} cannot be converted here ({error}); save it as "
+                              f"RGB or greyscale and upload it again") from error
+
+
+def lab_to_rgb(image: Image.Image) -> Image.Image:
+    """CIE L*a*b* (D50) to sRGB through littleCMS (a transform per call: applying one is not thread-safe)."""
+    from PIL import ImageCms
+
+    transform = ImageCms.buildTransform(ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB")
+    return ImageCms.applyTransform(image, transform)
 
 
 def center_crop_resize(image: Image.Image, size: int) -> Image.Image:
@@ -155,7 +269,8 @@ def prepare_image(source, channels: int, size: int | None, num_levels: int = 256
     images are never inverted automatically)."""
     if invert not in (True, False, "auto"):
         raise ValueError(f"invert must be True, False or 'auto', got {invert!r}")
-    image = normalize_mode(open_image(source), channels)
+    needed = size if size is not None else max_side  # the result's side (at most)
+    image = normalize_mode(open_image(source, min_side=REDUCE_MARGIN * needed), channels)
     image = center_crop_resize(image, size) if size is not None else crop_to_multiple(image, multiple, max_side)
     if invert == "auto":
         invert = channels == 1 and has_light_background(image)
