@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import os
 import random
 
 import gradio as gr
@@ -140,6 +141,21 @@ def model_input(model, image, invert_choice="auto", resolution="model", what="im
         prefix = "" if what == "image" else f"{what}: "
         raise gr.Error(prefix + str(error)) from None
     return x.to(next(model.parameters()).device)
+
+
+def uploaded_file(path: str) -> str:
+    """`path`, if it lies in Gradio's upload folder: uploads, and the page's example images, which Gradio
+    copies there. Gradio 6 passes an image payload without its FileData marker straight to the app
+    (`{"path": "/etc/..."}` in a REST call), so the file named by a request is checked here: any other
+    file on the server is refused without saying whether it exists."""
+    from gradio.utils import get_upload_folder
+
+    folder = os.path.realpath(get_upload_folder())
+    real = os.path.realpath(path)
+    if os.path.commonpath([folder, real]) != folder:
+        raise quiet(gr.Error("Upload the image (or pick an example): files on the server cannot be named in a "
+                             "request."))
+    return path
 
 
 def erase_rectangle(x: torch.Tensor, top, bottom, left, right) -> torch.Tensor:

@@ -7,7 +7,7 @@ import functools
 import gradio as gr
 
 from .registry import LoadedModel
-from .validation import MAX_SIDE
+from .validation import MAX_SIDE, uploaded_file
 
 INVERT_CHOICES = [("auto", "auto"), ("invert", "yes"), ("keep", "no")]
 INVERT_INFO = "MNIST digits are white on black: 'auto' inverts images with a light background."
@@ -21,9 +21,10 @@ def undecoded_upload(component: gr.Image, payload):
     """gr.Image's preprocessing without decoding: the upload reaches the app as its file path, and
     explorer.images opens it, with a clear message for every kind of broken file (gr.Image itself
     would fail on them with a generic error). Set per instance: a gr.Image subclass would make
-    Gradio write a .pyi stub next to its module."""
+    Gradio write a .pyi stub next to its module. Only files in Gradio's upload folder are accepted
+    (validation.uploaded_file)."""
     if payload is not None and getattr(payload, "path", None):
-        return str(payload.path)
+        return uploaded_file(str(payload.path))
     return gr.Image.preprocess(component, payload)
 
 

@@ -286,72 +286,100 @@ def uploads(draw) -> Upload:
                        draw(st.integers(0, 2**31 - 1)), draw(st.floats(0.05, 0.95)), draw(st.integers(1, 8)))
 
 
-@pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
-def test_fuzzed_uploads_through_the_api(tmp_path, record_property):
+@pytest.fixture(scope="module")
+def served():
+    """The app, started in this process on a free port: (app module, URL)."""
     from app_env import import_app, launch
 
     app = import_app()
-    from gradio_client import Client, handle_file
-
-    digit = handle_file(str(Path(app.__file__).parent / "assets" / "examples" / "mnist" / "digit3_0.png"))
     url = launch(app)
     try:
-        client = Client(url, verbose=False, download_files=False)
-        named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-
-        def corners(upload, slot, count):
-            images = [digit] * count
-            images[slot % count] = upload
-            return images
-
-        # (api_name, model, arguments given the upload and a number that picks a slot or an option)
-        targets = [
-            ("/per_scale", "mnist", lambda f, k: ("mnist", f, "auto", "auto", ("model", "own")[k % 2], "zero", 1.0, 0)),
-            ("/per_scale", "photos", lambda f, k: ("photos", f, "auto", "auto", "own", "resample", 1.0, k)),
-            ("/likelihood", "mnist", lambda f, k: ("mnist", f, "auto", "auto", ("model", "own")[k % 2])),
-            ("/likelihood", "photos", lambda f, k: ("photos", f, "auto", "auto", "own")),
-            ("/erase_preview", "mnist", lambda f, k: ("mnist", f, "auto", 0.5, 1.0, 0.0, 1.0)),
-            ("/complete", "mnist", lambda f, k: ("mnist", f, "auto", "auto", 0.5, 1.0, 0.0, 1.0, 10, 0.05, k)),
-            ("/manifold", "mnist", lambda f, k: ("mnist", *corners(f, k, 4), "auto", "auto", 3)),
-            ("/interpolate", "mnist", lambda f, k: ("mnist", *corners(f, k, 2), "auto", "auto", 3)),
-            ("/mix_scales", "photos", lambda f, k: ("photos", *corners(f, k, 2), "auto", "auto", "own")),
-            ("/classify", "mnist-cond", lambda f, k: ("mnist-cond", f, "auto")),
-            ("/ood", "mnist", lambda f, k: ("mnist", f, "auto", "auto", "png")),
-            ("/animate", "mnist", lambda f, k: ("mnist", *corners(f, k, 4), "auto", "auto", "pair", 4, 12, "gif")),
-            ("/completions", "mnist", lambda f, k: ("mnist", f, "auto", "auto", "rectangle", 0.5, 1.0, 0.0, 1.0, None,
-                                                    "maximize", 1, 10, 0, 1.0, 0.05, k)),
-        ]
-        targets = [t for t in targets if t[0] in named]
-        assert {"/per_scale", "/likelihood", "/erase_preview", "/complete", "/manifold", "/interpolate"} <= named
-        outcomes, tried = collections.Counter(), []
-
-        @settings(max_examples=EXAMPLES, derandomize="REALNVP_FUZZ_RANDOM" not in os.environ, deadline=None,
-                  database=None,
-                  suppress_health_check=list(HealthCheck))
-        @given(upload=uploads(), target=st.sampled_from(targets), k=st.integers(0, 3))
-        def one(upload, target, k):
-            path = tmp_path / f"upload-{len(tried)}{upload.suffix}"
-            path.write_bytes(upload.data)
-            api_name, model, arguments = target
-            tried.append(f"{api_name} ({model}): {upload.what}")
-            try:
-                client.predict(*arguments(handle_file(str(path)), k), api_name=api_name)
-                outcomes["answered"] += 1
-            except Exception as error:  # noqa: BLE001 - judged below
-                message = str(error)
-                clear = (type(error).__name__ == "AppError" and message.strip() and message != "Error"
-                         and "Traceback" not in message and "Something went wrong" not in message
-                         and "has not enabled verbose error reporting" not in message)
-                assert clear, f"{tried[-1]}: unclear failure {type(error).__name__}: {message!r}"
-                outcomes["refused with a message"] += 1
-
-        one()
-        total = sum(outcomes.values())
-        record_property("fuzzed_uploads", total)
-        print(f"\n{total} fuzzed uploads through the API: {dict(outcomes)}")
-        assert total >= EXAMPLES * 0.9 and outcomes["answered"] >= 5 and outcomes["refused with a message"] >= 5
-        heat, bpd, *_ = client.predict("mnist", digit, "auto", "auto", "model", api_name="/likelihood")
-        assert 0 < bpd < 10, "the app must answer a good request after the fuzzing"
+        yield app, url
     finally:
         app.demo.close()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")  # Gradio's queue statistics under pandas 3
+def test_fuzzed_uploads_through_the_api(served, tmp_path, record_property):
+    from gradio_client import Client, handle_file
+
+    app, url = served
+    digit = handle_file(str(Path(app.__file__).parent / "assets" / "examples" / "mnist" / "digit3_0.png"))
+    client = Client(url, verbose=False, download_files=False)
+    named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+
+    def corners(upload, slot, count):
+        images = [digit] * count
+        images[slot % count] = upload
+        return images
+
+    # (api_name, model, arguments given the upload and a number that picks a slot or an option)
+    targets = [
+        ("/per_scale", "mnist", lambda f, k: ("mnist", f, "auto", "auto", ("model", "own")[k % 2], "zero", 1.0, 0)),
+        ("/per_scale", "photos", lambda f, k: ("photos", f, "auto", "auto", "own", "resample", 1.0, k)),
+        ("/likelihood", "mnist", lambda f, k: ("mnist", f, "auto", "auto", ("model", "own")[k % 2])),
+        ("/likelihood", "photos", lambda f, k: ("photos", f, "auto", "auto", "own")),
+        ("/erase_preview", "mnist", lambda f, k: ("mnist", f, "auto", 0.5, 1.0, 0.0, 1.0)),
+        ("/complete", "mnist", lambda f, k: ("mnist", f, "auto", "auto", 0.5, 1.0, 0.0, 1.0, 10, 0.05, k)),
+        ("/manifold", "mnist", lambda f, k: ("mnist", *corners(f, k, 4), "auto", "auto", 3)),
+        ("/interpolate", "mnist", lambda f, k: ("mnist", *corners(f, k, 2), "auto", "auto", 3)),
+        ("/mix_scales", "photos", lambda f, k: ("photos", *corners(f, k, 2), "auto", "auto", "own")),
+        ("/classify", "mnist-cond", lambda f, k: ("mnist-cond", f, "auto")),
+        ("/ood", "mnist", lambda f, k: ("mnist", f, "auto", "auto", "png")),
+        ("/animate", "mnist", lambda f, k: ("mnist", *corners(f, k, 4), "auto", "auto", "pair", 4, 12, "gif")),
+        ("/completions", "mnist", lambda f, k: ("mnist", f, "auto", "auto", "rectangle", 0.5, 1.0, 0.0, 1.0, None,
+                                                "maximize", 1, 10, 0, 1.0, 0.05, k)),
+    ]
+    targets = [t for t in targets if t[0] in named]
+    assert {"/per_scale", "/likelihood", "/erase_preview", "/complete", "/manifold", "/interpolate"} <= named
+    outcomes, tried = collections.Counter(), []
+
+    @settings(max_examples=EXAMPLES, derandomize="REALNVP_FUZZ_RANDOM" not in os.environ, deadline=None,
+              database=None, suppress_health_check=list(HealthCheck))
+    @given(upload=uploads(), target=st.sampled_from(targets), k=st.integers(0, 3))
+    def one(upload, target, k):
+        path = tmp_path / f"upload-{len(tried)}{upload.suffix}"
+        path.write_bytes(upload.data)
+        api_name, model, arguments = target
+        tried.append(f"{api_name} ({model}): {upload.what}")
+        try:
+            client.predict(*arguments(handle_file(str(path)), k), api_name=api_name)
+            outcomes["answered"] += 1
+        except Exception as error:  # noqa: BLE001 - judged below
+            assert_clear(error, tried[-1])
+            outcomes["refused with a message"] += 1
+
+    one()
+    total = sum(outcomes.values())
+    record_property("fuzzed_uploads", total)
+    print(f"\n{total} fuzzed uploads through the API: {dict(outcomes)}")
+    assert total >= EXAMPLES * 0.9 and outcomes["answered"] >= 5 and outcomes["refused with a message"] >= 5
+    heat, bpd, *_ = client.predict("mnist", digit, "auto", "auto", "model", api_name="/likelihood")
+    assert 0 < bpd < 10, "the app must answer a good request after the fuzzing"
+
+
+def assert_clear(error: Exception, what: str) -> None:
+    """A failure the user can act on: Gradio's AppError carrying the app's own message."""
+    message = str(error)
+    clear = (type(error).__name__ == "AppError" and message.strip() and message != "Error"
+             and "Traceback" not in message and "Something went wrong" not in message
+             and "has not enabled verbose error reporting" not in message)
+    assert clear, f"{what}: unclear failure {type(error).__name__}: {message!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_files_on_the_server_cannot_be_named(served):
+    """An image payload without Gradio's FileData marker reaches the app as a bare path (Gradio 6 does not
+    check it): a file of the app's own, another file, a missing one, all get the same refusal."""
+    import httpx
+
+    app, url = served
+    own = str(Path(app.__file__).parent / "assets" / "examples" / "mnist" / "digit3_0.png")
+    for path in (own, "/etc/hostname", "/no/such/file.png"):
+        with httpx.Client(timeout=60) as http:
+            event = http.post(f"{url}gradio_api/call/likelihood",
+                              json={"data": ["mnist", {"path": path}, "auto", "auto", "model"]}).json()["event_id"]
+            stream = http.get(f"{url}gradio_api/call/likelihood/{event}").text
+        assert "event: error" in stream and "files on the server cannot be named" in stream, (path, stream[:300])

@@ -1,5 +1,6 @@
 """explorer.validation: what each request may ask for, and the message when it asks for something else."""
 import inspect
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -89,6 +90,28 @@ def test_model_input(tmp_path):
     with pytest.raises(gr.Error) as error:
         validation.model_input(model, str(broken), what="Corner 3")
     assert message(error).startswith("Corner 3: broken.png is not an image format this app can read")
+
+
+def test_uploaded_file_must_lie_in_the_upload_folder(tmp_path):
+    import shutil
+    import tempfile
+
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder())
+    folder.mkdir(parents=True, exist_ok=True)
+    uploads = Path(tempfile.mkdtemp(dir=folder))
+    try:
+        inside = png_file(uploads / "digit.png", np.zeros((4, 4), np.uint8))
+        assert validation.uploaded_file(inside) == inside
+        outside = png_file(tmp_path / "photo.png", np.zeros((4, 4), np.uint8))
+        link = uploads / "link.png"  # a link in the upload folder to a file outside it
+        link.symlink_to(outside)
+        for path in (outside, str(link), "/etc/hostname", str(folder / ".." / "elsewhere.png"), "/no/such/file.png"):
+            with pytest.raises(gr.Error, match="files on the server cannot be named in a request"):
+                validation.uploaded_file(path)
+    finally:
+        shutil.rmtree(uploads)
 
 
 def test_erase_rectangle():
