@@ -6,6 +6,7 @@ Every handler runs under `user_errors`: a failure is a short message on the page
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 
@@ -16,7 +17,7 @@ from PIL import Image, ImageOps
 
 from realnvp import explore
 
-from . import animations, figures, validation
+from . import animations, figures, suggestions, validation
 from . import ood as ood_lab
 from .images import (ImageInputError, for_display, grid_image, has_light_background, mask_preview, normalize_mode,
                      open_image, pil_to_tensor, to_uint8_image)
@@ -27,6 +28,8 @@ from .validation import (MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, 
                          number, user_errors)
 
 NOISE_SEED = 0  # dequantization noise of the likelihood tab (fixed: the same image gives the same number)
+
+log = logging.getLogger("realnvp.app")
 
 
 def get_model(name: str | None) -> LoadedModel:
@@ -40,6 +43,22 @@ def get_model(name: str | None) -> LoadedModel:
 def picture(image: np.ndarray, stem: str) -> str:
     """A result picture, enlarged for display, as a new PNG file."""
     return save_png(for_display(image), stem)
+
+
+def suggestion(loaded: LoadedModel, *images, need_classes: bool = False) -> suggestions.Suggestion | None:
+    """The bundled model that suits `images` better than `loaded` (explorer.suggestions), or None.
+    Never fails: a suggestion must not stop an event."""
+    try:
+        return suggestions.suggest(app_registry(), loaded, images, need_classes=need_classes)
+    except Exception:  # noqa: BLE001 - logged; the event goes on without a suggestion
+        log.exception("could not work out a model suggestion")
+        return None
+
+
+def suggestion_note(loaded: LoadedModel, *images, need_classes: bool = False) -> str:
+    """A paragraph for an event's note naming the better-suited model ('' when the selected one suits)."""
+    found = suggestion(loaded, *images, need_classes=need_classes)
+    return f"\n\n{found.note}" if found is not None else ""
 
 
 # ----------------------------------------------------------------------------- Sample
@@ -132,7 +151,7 @@ def per_scale(model_name, image, class_choice="auto", invert="auto", resolution=
     note = (f"Round trip: max |x − decode(encode(x))| = {error:.2e} (the flow is exactly invertible up to "
             f"float32 rounding). The latents of the finer scales are {finer}; the model has "
             f"{model.num_scales} scales.")
-    return items, note + (f" Conditioned on {text}." if text else "")
+    return items, note + (f" Conditioned on {text}." if text else "") + suggestion_note(loaded, image)
 
 
 # ----------------------------------------------------------------------------- Likelihood
@@ -168,8 +187,35 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
         notes.append("No test-set reference (reference.json) for this model.")
     notes.append("Dequantization: uniform noise with a fixed seed, as for the test set; the breakdown's terms "
                  "sum to the total.")
-    return (save_png(heat, "bits-heatmap"), round(bpd, 6), table, histogram, "\n\n".join(notes),
-            save_array(bits.astype(np.float32), "bits"))
+    shown = round(bpd, 6)
+    sizes, sizes_note = size_comparison(quantized_uint8(x, model.num_levels), shown)
+    notes.append(sizes_note)
+    note = "\n\n".join(notes) + suggestion_note(loaded, image)
+    return (save_png(heat, "bits-heatmap"), shown, table, histogram, note, save_array(bits.astype(np.float32), "bits"),
+            sizes)
+
+
+SIZE_HEADERS = ["coding", "bytes", "bits/dim"]
+
+
+def size_comparison(pixels: np.ndarray, bpd: float) -> tuple[list[list], str]:
+    """What the bits mean: the image's cost under the flow, bpd × D / 8 bytes (D = C·H·W values of the
+    uint8 (C, H, W) image the model scored), beside the same image compressed losslessly as PNG and as
+    WebP by Pillow (explorer.ood's encoder, the settings of train/baselines.py). Rows of
+    SIZE_HEADERS, and a sentence for the note."""
+    d = pixels.size
+    flow = round(bpd * d / 8, 3)
+    rows = [["flow (bits/dim × D / 8)", flow, bpd]]
+    sizes = {}
+    for codec in ood_lab.CODECS:
+        sizes[codec] = len(ood_lab.encode(pixels, codec))
+        rows.append([f"{ood_lab.CODEC_NAMES[codec]} (lossless)", sizes[codec], round(8 * sizes[codec] / d, 6)])
+    c, h, w = pixels.shape
+    note = (f"**What the bits mean:** under this flow the image costs **{flow:,.1f} bytes** ({bpd:.4f} bits/dim × "
+            f"{d:,} values ({c}×{h}×{w}) / 8), the length of an ideal code driven by the model, with nothing for "
+            f"the model itself. The same {w}×{h} image, 8 bits a value, losslessly compressed: **PNG "
+            f"{sizes['png']:,} bytes**, **WebP {sizes['webp']:,} bytes** (their file headers included).")
+    return rows, note
 
 
 # ----------------------------------------------------------------------------- Complete
@@ -208,7 +254,7 @@ def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bot
     note = (f"Filled {int(mask.sum())} of {mask.numel()} pixels in {n} steps: {history[0]:.3f} → {final:.3f} "
             f"bits/dim (density of the whole image at its pixel values; the original image: {original:.3f}).")
     return (picture(to_uint8_image(filled), "completed"), save_png(curve, "completion-curve"),
-            note + (f" Conditioned on {text}." if text else ""))
+            note + (f" Conditioned on {text}." if text else "") + suggestion_note(loaded, image))
 
 
 # ----------------------------------------------------------------------------- model picker
@@ -309,7 +355,7 @@ def mix_scales(model_name, image_a, image_b, class_choice="auto", invert="auto",
             f"(k = {model.num_scales}: A itself, k = 0: B itself). Latents per scale (channels×height×width), "
             f"{latent_sizes(model, h, w)}. The coarse scales hold the overall shape and the fine ones local "
             f"detail: where they disagree, the decoding shows how the flow combines them.")
-    return items, note + (f" Both decoded as {text}." if text else "")
+    return items, note + (f" Both decoded as {text}." if text else "") + suggestion_note(loaded, image_a, image_b)
 
 
 # ----------------------------------------------------------------------------- walk animations
@@ -401,7 +447,8 @@ def classify(model_name, image, invert="auto"):
     notes.append("A likelihood ratio of a few nats already gives a posterior near 1: a generative classifier "
                  "is often very sure, right or wrong.")
     confidences = {label: round(float(p), 6) for label, p in zip(labels, posterior)}
-    return save_png(chart, "class-posterior"), confidences, "\n\n".join(notes)
+    return (save_png(chart, "class-posterior"), confidences,
+            "\n\n".join(notes) + suggestion_note(loaded, image, need_classes=True))
 
 
 # ----------------------------------------------------------------------------- Out-of-distribution
@@ -481,7 +528,8 @@ def ood(model_name, image=None, invert="auto", other="auto", codec="png"):
                  "(Serrà et al., 2020). "
                  + ("The conditional model is scored by its mixture over the classes, p(x) = mean_y p(x | y)."
                     if model.num_classes is not None else ""))
-    return save_png(chart, "ood"), ood_table(data), "\n\n".join(notes)
+    extra = suggestion_note(loaded, image) if value is not None else ""
+    return save_png(chart, "ood"), ood_table(data), "\n\n".join(notes) + extra
 
 
 def quantized_uint8(x: torch.Tensor, num_levels: int) -> np.ndarray:
@@ -589,7 +637,7 @@ def completions(model_name, image, class_choice="auto", invert="auto", region="r
     note = (f"{n} completion{'s' if n > 1 else ''} of {int(mask.sum())} erased pixels, {how}. Bits/dim of the "
             f"whole image at its pixel values: " + ", ".join(f"{b:.3f}" for b in bpd)
             + f" (the original image: {original:.3f}). Known pixels are never changed.")
-    return items, note + (f" Conditioned on {text}." if text else "")
+    return items, note + (f" Conditioned on {text}." if text else "") + suggestion_note(loaded, image)
 
 
 def fill_pair(model_name: str, target: str, evt: gr.SelectData):

@@ -14,8 +14,9 @@ from . import handlers
 from .registry import LoadedModel, app_registry, distinct_examples
 from . import animations
 from .validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE
-from .widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, class_choices, class_dropdown, example_gallery,
-                      example_items, image_input, invert_radio, output_image)
+from .widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, SuggestionBox, class_choices, class_dropdown,
+                      example_gallery, example_items, image_input, invert_radio, output_image, suggestion_box,
+                      suggestion_updates)
 
 CSS = """
 .pixelated img, .pixelated canvas { image-rendering: pixelated; }
@@ -26,6 +27,7 @@ CSS = """
 .examples .grid-wrap { overflow-y: auto; }
 #model-description p { margin: 0.2em 0; }
 #complete-brush canvas { image-rendering: pixelated; }
+.model-suggestion { border: 1px solid #f0b429 !important; padding: 2px 8px 6px; }
 """
 TITLE = "Real NVP explorer"
 INTRODUCTION = (
@@ -62,12 +64,42 @@ class ModelBound:
     singles: list[tuple[gr.Image, int]] = field(default_factory=list)  # one-image inputs, index into picks
     # components that follow the picker in their own way: (component, function of the loaded model -> update)
     followers: list[tuple[Any, Callable[[LoadedModel], Any]]] = field(default_factory=list)
+    offers: list[Offer] = field(default_factory=list)  # better-suited model suggestions under image inputs
+
+
+@dataclass
+class Offer:
+    """A suggestion box and the image inputs it looks at (the first with a suggestion counts);
+    `need_classes`: only class-conditional models are offered (the Classify tab)."""
+
+    box: SuggestionBox
+    images: tuple[gr.Image, ...]
+    need_classes: bool = False
+
+    def updates(self, model_name, *images) -> dict:
+        loaded = app_registry().load(model_name or None)
+        return suggestion_updates(self.box, handlers.suggestion(loaded, *images, need_classes=self.need_classes))
+
+
+def offer_better_model(bound: ModelBound, images: tuple[gr.Image, ...], elem_id: str,
+                       need_classes: bool = False) -> Offer:
+    """Under an image input: a note and a button offering the model that suits the image better (a colour
+    photo on a greyscale model, a digit on a colour model), refreshed whenever the image changes. The
+    button (wired in follow_model_picker) switches the picker and keeps these images."""
+    offer = Offer(suggestion_box(elem_id), tuple(images), need_classes)
+    for image in images:
+        image.change(offer.updates, [bound.picker, *images], [offer.box.group, offer.box.text, offer.box.button],
+                     api_name=f"select_model_offer_on_{image.elem_id.replace('-', '_')}", api_visibility="private",
+                     trigger_mode="always_last", show_progress="hidden")
+    bound.offers.append(offer)
+    return offer
 
 
 def single_image_controls(bound: ModelBound, pick: int, prefix: str) -> tuple[gr.Image, gr.Dropdown, gr.Radio]:
     """A one-image tab's input, example gallery, class and invert controls; clicking an example
     fills the input, and switching model updates them all. Returns (image, class, invert)."""
     image = image_input("Image", bound.picks[pick], f"{prefix}-image")
+    offer_better_model(bound, (image,), f"{prefix}-suggestion")
     gallery = example_gallery(bound.start, f"{prefix}-examples")
     with gr.Row():
         class_choice = class_dropdown(bound.start.model, AUTO_CLASS)
@@ -199,6 +231,7 @@ def mix_scales_tab(bound: ModelBound) -> None:
                 with gr.Row():
                     image_a = image_input("A (coarse)", bound.picks[0], "mix-a", 180)
                     image_b = image_input("B (fine)", bound.picks[3], "mix-b", 180)
+                offer_better_model(bound, (image_a, image_b), "mix-suggestion")
                 target = gr.Radio(["A", "B"], value="A", label="Clicking an example fills image")
                 gallery = example_gallery(bound.start, "mix-examples")
                 with gr.Row():
@@ -238,13 +271,17 @@ def likelihood_tab(bound: ModelBound) -> None:
                 with gr.Row():
                     bpd = gr.Number(label="bits/dim", interactive=False, elem_id="likelihood-bpd", scale=1)
                     bits_file = gr.File(label="Per-pixel bits (NumPy .npy)", elem_id="likelihood-file", scale=2)
+                sizes = gr.Dataframe(headers=handlers.SIZE_HEADERS, datatype=["str", "number", "number"],
+                                     label="What the bits mean: this image in bytes, under the flow and losslessly "
+                                           "compressed (the same 8-bit image, at the resolution scored)",
+                                     interactive=False, elem_id="likelihood-sizes")
                 breakdown = gr.Dataframe(headers=["term", "bits/dim"], datatype=["str", "number"],
                                          label="Breakdown of the bits/dim (the terms sum to the total)",
                                          interactive=False, elem_id="likelihood-breakdown")
                 histogram = output_image("Among the test images", "likelihood-histogram", 320)
                 note = gr.Markdown(label="note", elem_id="likelihood-note")
         button.click(handlers.likelihood, [bound.picker, image, class_choice, invert, resolution],
-                     [heatmap, bpd, breakdown, histogram, note, bits_file], api_name="likelihood")
+                     [heatmap, bpd, breakdown, histogram, note, bits_file, sizes], api_name="likelihood")
 
 
 def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
@@ -307,7 +344,11 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
                              api_visibility="private", trigger_mode="always_last", show_progress="hidden")
         demo.load(handlers.erase_preview, preview_inputs, preview, api_name="erase_preview_on_load",
                   api_visibility="private", show_progress="hidden")
-        for name, trigger in (("image", image.change), ("invert", invert.change), ("load", demo.load)):
+        # a model switch from a suggestion keeps the image: the preview and the brush follow the model
+        bound.picker.change(handlers.erase_preview, preview_inputs, preview, api_name="erase_preview_on_model",
+                            api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+        for name, trigger in (("image", image.change), ("invert", invert.change), ("load", demo.load),
+                              ("model", bound.picker.change)):
             trigger(handlers.brush_canvas, [bound.picker, image, invert], brush, api_name=f"brush_canvas_on_{name}",
                     api_visibility="private", show_progress="hidden")
         region.change(lambda choice: (gr.update(visible=choice == "rectangle"), gr.update(visible=choice == "brush")),
@@ -328,6 +369,7 @@ def classify_tab(bound: ModelBound) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 image = image_input("Image", bound.picks[1], "classify-image")
+                offer_better_model(bound, (image,), "classify-suggestion", need_classes=True)
                 gallery = example_gallery(bound.start, "classify-examples")
                 invert = invert_radio(bound.start.model)
                 gallery.select(handlers.picked_example, [bound.picker], image, api_name="pick_classify_image",
@@ -354,6 +396,7 @@ def ood_tab(bound: ModelBound) -> None:
         with gr.Row():
             with gr.Column(scale=2):
                 image = image_input("Image (optional: placed on both histograms)", bound.picks[2], "ood-image")
+                offer_better_model(bound, (image,), "ood-suggestion")
                 gallery = example_gallery(bound.start, "ood-examples")
                 invert = invert_radio(bound.start.model)
                 gallery.select(handlers.picked_example, [bound.picker], image, api_name="pick_ood_image",
@@ -387,11 +430,22 @@ def ood_tab(bound: ModelBound) -> None:
 # ----------------------------------------------------------------------------- the page
 def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
     """Picking another model updates its description, the class and invert controls (shown only
-    where they apply), the example galleries and the initial images."""
+    where they apply), the example galleries and the initial images. A suggestion's button picks
+    the suggested model the same way but keeps its own images; then every suggestion is refreshed.
+    (The picker's `input` event, not `change`: setting the picker from a suggestion must not run
+    the plain switch, which would replace the kept images.)"""
     outputs = [description, bound.sample_class, *bound.corners, *bound.classes, *bound.inverts, *bound.galleries,
                *(image for image, _ in bound.singles), *(component for component, _ in bound.followers)]
+    offer_images = [image for offer in bound.offers for image in offer.images]
+    offer_outputs = [c for offer in bound.offers for c in (offer.box.group, offer.box.text, offer.box.button)]
 
-    def switch_model(model_name):
+    def refresh_offers(model_name, *images):
+        updates, values = {}, iter(images)
+        for offer in bound.offers:
+            updates.update(offer.updates(model_name, *(next(values) for _ in offer.images)))
+        return updates
+
+    def switch_model(model_name, keep=()):
         registry = app_registry()
         loaded = registry.load(model_name)
         model = loaded.model
@@ -409,12 +463,27 @@ def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
         for gallery in bound.galleries:
             updates[gallery] = example_items(loaded)
         for image, pick in bound.singles:
-            updates[image] = picks[pick]
+            updates[image] = gr.update() if any(image is kept for kept in keep) else picks[pick]
         for component, follow in bound.followers:
             updates[component] = follow(loaded)
         return updates
 
-    bound.picker.change(switch_model, [bound.picker], outputs, api_name="select_model", api_visibility="private")
+    bound.picker.input(switch_model, [bound.picker], outputs, api_name="select_model", api_visibility="private") \
+        .then(refresh_offers, [bound.picker, *offer_images], offer_outputs, api_name="select_model_offers",
+              api_visibility="private", show_progress="hidden")
+    for offer in bound.offers:
+        def take(model_name, *images, offer=offer):
+            loaded = app_registry().load(model_name or None)
+            found = handlers.suggestion(loaded, *images, need_classes=offer.need_classes)
+            if found is None:
+                return {bound.picker: gr.update()}
+            return {bound.picker: found.model, **switch_model(found.model, keep=offer.images)}
+
+        name = offer.box.button.elem_id.replace("-", "_")
+        offer.box.button.click(take, [bound.picker, *offer.images], [bound.picker, *outputs],
+                               api_name=f"select_model_{name}", api_visibility="private") \
+            .then(refresh_offers, [bound.picker, *offer_images], offer_outputs,
+                  api_name=f"select_model_offers_{name}", api_visibility="private", show_progress="hidden")
 
 
 def build_page() -> gr.Blocks:

@@ -3,6 +3,7 @@ and invert controls."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -64,3 +65,27 @@ def class_dropdown(model, first: tuple[str, str], **kwargs) -> gr.Dropdown:
 
 def invert_radio(model) -> gr.Radio:
     return gr.Radio(INVERT_CHOICES, value="auto", label="Invert", info=INVERT_INFO, visible=model.in_channels == 1)
+
+
+@dataclass
+class SuggestionBox:
+    """A hidden note under an image input, shown when another model suits the image better
+    (explorer.suggestions), with a button that switches the model picker to it."""
+
+    group: gr.Group
+    text: gr.Markdown
+    button: gr.Button
+
+
+def suggestion_box(elem_id: str) -> SuggestionBox:
+    with gr.Group(visible=False, elem_id=elem_id, elem_classes="model-suggestion") as group:
+        text = gr.Markdown(elem_id=f"{elem_id}-text")
+        button = gr.Button("Switch model", size="sm", elem_id=f"{elem_id}-button")
+    return SuggestionBox(group, text, button)
+
+
+def suggestion_updates(box: SuggestionBox, found) -> dict:
+    """The box's updates for a Suggestion (shown with its words and button) or None (hidden)."""
+    if found is None:
+        return {box.group: gr.update(visible=False)}
+    return {box.group: gr.update(visible=True), box.text: found.hint, box.button: gr.update(value=found.button)}

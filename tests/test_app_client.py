@@ -265,7 +265,7 @@ def test_per_scale_own_resolution_and_colour(client, tmp_path):
 
 # ----------------------------------------------------------------------------- Likelihood
 def check_likelihood(result, shape):
-    heat, bpd, table, hist, note, bits_file = result
+    heat, bpd, table, hist, note, bits_file, sizes = result  # the size comparison came last (outputs kept in order)
     heat = read(heat)
     assert heat.shape == (400, 800, 3)
     assert_not_blank(heat)
@@ -278,6 +278,12 @@ def check_likelihood(result, shape):
     assert sum(rows.values()) == pytest.approx(bpd, abs=1e-4)  # the breakdown sums to the total
     assert any(name.startswith("prior") for name in rows) and any("dequantization" in name for name in rows)
     assert f"{bpd:.4f} bits/dim" in note
+    assert sizes["headers"] == ["coding", "bytes", "bits/dim"]
+    (_, flow, flow_bpd), (_, png, png_bpd), (_, webp, webp_bpd) = sizes["data"]
+    values = 8 * png / png_bpd  # D, the values of the image scored (C × H × W)
+    assert round(values) in (shape[0] * shape[1], 3 * shape[0] * shape[1])
+    assert flow_bpd == bpd and flow == pytest.approx(bpd * values / 8, abs=1e-3)
+    assert webp_bpd == pytest.approx(8 * webp / values, abs=1e-6)
     return heat, hist, note
 
 
