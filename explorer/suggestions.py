@@ -150,7 +150,7 @@ class Suggestion:
     @property
     def hint(self) -> str:
         """For the page, beside the image and its button."""
-        return f"💡 {self.reason} `{self.model}` ({self.spec.describe()}) suits it better."
+        return f"**Better suited: `{self.model}`** ({self.spec.describe()}). {self.reason}"
 
     @property
     def button(self) -> str:

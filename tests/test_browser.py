@@ -190,6 +190,9 @@ def test_likelihood_tab(page):
     assert 0 < bpd < 20
     assert f"{bpd:.4f} bits/dim" in page.locator("#likelihood-note").inner_text()
     assert "total (bits/dim)" in page.locator("#likelihood-breakdown").inner_text()
+    sizes = page.locator("#likelihood-sizes").inner_text()
+    assert "PNG (lossless)" in sizes and "WebP (lossless)" in sizes and "flow" in sizes
+    assert not page.locator("#likelihood-suggestion-button").is_visible()  # a digit on mnist: nothing to suggest
     shot(page, "04-likelihood")
 
 
@@ -285,3 +288,46 @@ def test_classify_tab_on_the_class_conditional_model(page):
     assert "accurate" in page.locator("#classify-note").inner_text()
     assert "70.2%" in page.locator("#model-description").inner_text()
     shot(page, "13-classify")
+
+
+def choose_model(page, name: str) -> None:
+    if page.locator("#model input").input_value() != name:
+        page.locator("#model input").click()
+        page.get_by_role("option", name=name, exact=True).click()
+        page.locator(f"#model-description :text('{name}')").first.wait_for()
+
+
+def test_suggested_model_in_one_click(page, photo):
+    """A colour photo on mnist offers photos; its button switches the model and keeps the image (the
+    other tabs get the new model's examples); a digit on photos offers mnist. Runs last: it switches
+    the model."""
+    choose_model(page, "mnist")
+    open_tab(page, "Likelihood")
+    upload(page, "#likelihood-image", photo)
+    box = page.locator("#likelihood-suggestion-text")
+    box.wait_for(state="visible")
+    assert "colour image" in box.inner_text() and "`mnist`" not in box.inner_text()  # rendered as code
+    button = page.locator("#likelihood-suggestion-button")
+    assert button.inner_text().startswith("Switch to photos")
+    shot(page, "14-suggestion-colour-on-mnist")
+    button.click()
+    page.wait_for_function("document.querySelector('#model input').value === 'photos'")
+    page.locator("#model-description :text('RGB')").first.wait_for()
+    box.wait_for(state="hidden")
+    assert "astronaut" in image_src(page, "#likelihood-image")  # the image stayed
+    open_tab(page, "Per-scale reconstruction")  # another tab: the new model's example
+    page.wait_for_function("(document.querySelector('#per-scale-image img') || {}).src?.includes('test_')")
+    open_tab(page, "Likelihood")
+    page.locator("#likelihood-button").click()
+    page.wait_for_selector("#likelihood-note :text('under photos')")
+    assert "Better suited" not in page.locator("#likelihood-note").inner_text()
+    shot(page, "15-suggestion-taken")
+    # the reverse: a digit on photos offers mnist
+    upload(page, "#likelihood-image", ROOT / "assets" / "examples" / "mnist" / "digit3_0.png")
+    box.wait_for(state="visible")
+    assert "digit" in box.inner_text()
+    assert page.locator("#likelihood-suggestion-button").inner_text().startswith("Switch to mnist")
+    page.locator("#likelihood-suggestion-button").click()
+    page.wait_for_function("document.querySelector('#model input').value === 'mnist'")
+    box.wait_for(state="hidden")
+    assert "digit3_0" in image_src(page, "#likelihood-image")
