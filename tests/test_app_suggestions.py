@@ -19,7 +19,7 @@ app = import_app()
 from gradio_client import Client, handle_file  # noqa: E402
 
 from explorer.registry import app_registry  # noqa: E402
-from explorer.validation import model_input  # noqa: E402
+from explorer.validation import MAX_SIDE, model_input  # noqa: E402
 
 EXAMPLES = Path(app.__file__).parent / "assets" / "examples"
 DIGIT = EXAMPLES / "mnist" / "digit3_0.png"
@@ -91,11 +91,12 @@ def test_no_suggestion_when_the_model_suits(client, tmp_path):
 
 
 # ----------------------------------------------------------------------------- what the bits mean
-def encoded_sizes(pixels: np.ndarray) -> tuple[int, int]:
-    """PNG and WebP bytes of a uint8 (H, W) or (H, W, 3) image, Pillow at its best lossless effort."""
+def encoded_sizes(pixels: np.ndarray, webp_method: int = 6) -> tuple[int, int]:
+    """PNG and WebP bytes of a uint8 (H, W) or (H, W, 3) image, Pillow at its best lossless effort (WebP
+    method 6; the app uses 5 above 4,096 values)."""
     png, webp = io.BytesIO(), io.BytesIO()
     Image.fromarray(pixels).save(png, format="PNG", optimize=True, compress_level=9)
-    Image.fromarray(pixels).save(webp, format="WEBP", lossless=True, quality=100, method=6, exact=True)
+    Image.fromarray(pixels).save(webp, format="WEBP", lossless=True, quality=100, method=webp_method, exact=True)
     return len(png.getvalue()), len(webp.getvalue())
 
 
@@ -103,7 +104,9 @@ def check_sizes(result, pixels: np.ndarray) -> None:
     _, bpd, _, _, note, _, sizes = result
     rows = {row[0].split(" ")[0]: row[1:] for row in sizes["data"]}
     values = pixels.size
-    png, webp = encoded_sizes(pixels)
+    method = 6 if values <= 4096 else 5
+    assert ("method 5" in sizes["data"][2][0]) == (method == 5)
+    png, webp = encoded_sizes(pixels, method)
     assert rows["PNG"] == [png, pytest.approx(8 * png / values, abs=1e-6)]
     assert rows["WebP"] == [webp, pytest.approx(8 * webp / values, abs=1e-6)]
     flow, flow_bpd = rows["flow"]
@@ -124,3 +127,9 @@ def test_likelihood_bytes_match_pillow(client, tmp_path):
     scored = np.round(x[0, 0].cpu().numpy() * 255).astype(np.uint8)
     assert scored.shape == (48, 64)
     check_sizes(likelihood(client, path, "mnist", resolution="own"), scored)
+    # RGB at its own resolution (128×128 on a CPU: 49,152 values): WebP method 5
+    path = astronaut(tmp_path, (300, 300))
+    x = model_input(app_registry().load("photos").model, str(path), "auto", "own")
+    scored = np.round(x[0].cpu().numpy() * 255).astype(np.uint8).transpose(1, 2, 0)
+    assert scored.shape == (MAX_SIDE, MAX_SIDE, 3)
+    check_sizes(likelihood(client, path, "photos", resolution="own"), scored)
