@@ -11,9 +11,14 @@ Listing never touches the network. A Hub model is fetched only when it is picked
 local Hugging Face cache first, then (unless `HF_HUB_OFFLINE=1`) from the Hub in a worker
 thread with a time limit. When that fails, `load` returns the bundled default model with a
 message saying why, so the app keeps working without the Hub.
+
+Memory: only configured models can be loaded (an unknown name gets the default with a message), and
+at most `MAX_LOADED` of them are kept (the default always; the least recently used other one leaves
+first, to be loaded again when it is picked again).
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import functools
 import json
@@ -46,6 +51,7 @@ DEFAULT_ENV = "REALNVP_DEFAULT_MODEL"
 PREFERRED_DEFAULT = "mnist"
 HUB_FILES = ["config.json", "model.safetensors", "README.md", "reference.json", "ood.json", "examples/*"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+MAX_LOADED = 8  # models kept in memory at once (the default included)
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -142,11 +148,12 @@ def default_device() -> torch.device:
 
 
 class ModelRegistry:
-    """Bundled and Hub models by name, each loaded at most once and kept in memory."""
+    """Bundled and Hub models by name, each loaded once and kept in memory, `max_loaded` at most."""
 
     def __init__(self, models_dir: Path | str = MODELS_DIR, examples_dir: Path | str = EXAMPLES_DIR,
                  hub_ids: list[str] | None = None, default: str | None = None, device: torch.device | str | None = None,
-                 cache_dir: str | None = None, timeout: float = 20.0, retry_after: float = 60.0, downloader=None):
+                 cache_dir: str | None = None, timeout: float = 20.0, retry_after: float = 60.0, downloader=None,
+                 max_loaded: int = MAX_LOADED):
         self.models_dir = Path(models_dir)
         self.examples_dir = Path(examples_dir)
         self.warnings: list[str] = []
@@ -179,7 +186,8 @@ class ModelRegistry:
             raise CheckpointError(f"no bundled model found in {self.models_dir} (expected NAME/config.json and "
                                   f"NAME/model.safetensors); run `python -m train.export` first")
         self.default_name = default
-        self._loaded: dict[str, LoadedModel] = {}
+        self.max_loaded = max(1, max_loaded)
+        self._loaded: collections.OrderedDict[str, LoadedModel] = collections.OrderedDict()  # least recent first
         self._lock = threading.Lock()
         self._pending: dict[str, concurrent.futures.Future] = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="hub-download")
@@ -203,6 +211,7 @@ class ModelRegistry:
         name = name or self.default_name
         with self._lock:
             if name in self._loaded:
+                self._loaded.move_to_end(name)
                 return self._loaded[name]
             failed = self._failures.get(name)
             pending = self._pending.get(name)
@@ -232,7 +241,12 @@ class ModelRegistry:
             return self._fallback(name, message)
         with self._lock:
             self._failures.pop(name, None)
-            return self._loaded.setdefault(name, loaded)
+            loaded = self._loaded.setdefault(name, loaded)
+            self._loaded.move_to_end(name)
+            while len(self._loaded) > self.max_loaded:  # requests under way keep their own reference
+                oldest = next(n for n in self._loaded if n != self.default_name)
+                del self._loaded[oldest]
+            return loaded
 
     def _fallback(self, requested: str, message: str) -> LoadedModel:
         default = self.load(self.default_name)

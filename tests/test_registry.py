@@ -211,3 +211,19 @@ def test_broken_models(tmp_path):
     shutil.copy(weights, models / "alpha" / "model.safetensors")
     with pytest.raises(CheckpointError):  # a broken default cannot fall back: a clear error at start-up
         ModelRegistry(models, examples, hub_ids=[], device="cpu").load()
+
+
+def test_at_most_max_loaded_models_are_kept(tmp_path):
+    """The least recently used model other than the default leaves memory first; picked again, it is
+    loaded again."""
+    models, examples = make_assets(tmp_path, names=("alpha", "beta", "gamma"))
+    registry = ModelRegistry(models, examples, hub_ids=[], default="alpha", max_loaded=2)
+    registry.load("alpha")
+    beta = registry.load("beta")
+    assert registry.load("beta") is beta  # kept
+    registry.load("gamma")
+    assert list(registry._loaded) == ["alpha", "gamma"]  # the default stays, beta (least recent) left
+    again = registry.load("beta")
+    assert again is not beta and same_model(again.model, beta.model)
+    assert list(registry._loaded) == ["alpha", "beta"]
+    assert registry.load("alpha").name == "alpha" and len(registry._loaded) == 2
