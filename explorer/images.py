@@ -236,7 +236,8 @@ def crop_to_multiple(image: Image.Image, multiple: int, max_side: int) -> Image.
                              Image.Resampling.LANCZOS)
     width, height = (image.width // multiple) * multiple, (image.height // multiple) * multiple
     if width == 0 or height == 0:
-        raise ImageInputError(f"the image is {image.width}x{image.height}; it must be at least {multiple}x{multiple} pixels")
+        raise ImageInputError(f"the image is {image.width}x{image.height}; it must be at least {multiple}x{multiple} "
+                              f"pixels")
     left, top = (image.width - width) // 2, (image.height - height) // 2
     return image.crop((left, top, left + width, top + height))
 
