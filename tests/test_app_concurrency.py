@@ -41,7 +41,7 @@ def url():
 
 def result_urls(api_name: str, result) -> list[str]:
     if api_name == "/likelihood":
-        heat, _, _, hist, _, bits = result
+        heat, _, _, hist, _, bits, *_ = result  # later outputs (sizes) hold no file
         return [f["url"] for f in (heat, hist, bits)]
     items, _ = result
     return [item["image"]["url"] for item in items]
