@@ -1,37 +1,40 @@
 """How the app runs: torch threads per request, the queue, memory bounds, ZeroGPU, and the launch options.
 
 Queue. Every event that runs a model shares one concurrency group, `MODEL_QUEUE`, of
-`MODEL_CONCURRENCY` requests at a time (Gradio's limits are otherwise per event: eight events at two
-each let sixteen requests share two cores). The others wait in one line and the page shows each
-its position; `QUEUE["max_size"]` waiting requests at most, then "queue full". Events that only
-pick an example or switch the model stay out of the group (a slow Hub download must not hold a
-compute slot); long ones (completions) keep their own lower limit in a group of their own, so they
-cannot take every slot.
+`MODEL_CONCURRENCY` (2) requests at a time, each with `cpus / 2` torch threads. Gradio's limits are
+otherwise per event: a dozen events at two each let two dozen requests share two cores. The others
+wait in one line, and the page shows each its position; `QUEUE["max_size"]` waiting requests at
+most, then "queue full". Events that only pick an example or switch the model stay out of the group
+(a slow Hub download must not hold a compute slot); the completions (long) share a second group of
+1, so they never take every slot. Why two at once with one thread each rather than one at a time
+with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.1x (a 64-sample grid
+or a manifold 1.5x), so two requests side by side get more done; in an 8-client soak on 2 cores,
+3.6 against 2.6 calls/s and a median latency of 1.1 against 3.0 s (processing alone: 0.6 against
+0.3 s, the idle latency being 0.36 s).
 
-Memory (issue #11; the soak benchmark bench/soak.py measures it). What grew under load, and its bound:
+Memory (issue #11; bench/soak.py measures it). What grew under load, and its bound here:
 - Gradio keeps every session's copy of the page's configuration (about 0.4 MiB for this page) for
-  `state_session_capacity` sessions, 10,000 by default (about 4 GiB); each page load, each REST call
-  and each new API client is a session. Bounded here to `MAX_SESSIONS` (least recently used first
-  out; the app keeps no `gr.State`, so a forgotten session loses nothing a request needs).
+  `state_session_capacity` sessions, 10,000 by default (about 4 GiB): each page load, each REST call
+  and each new API client is a session. `MAX_SESSIONS` here (least recently used out first; the app
+  keeps no `gr.State` and its updated menus accept any value, so a forgotten session loses nothing).
 - oneDNN caches a convolution primitive per input shape (each image size at "own" resolution, each
-  number of samples), 1,024 by default; `ONEDNN_CACHE` here (a primitive costs about 0.1-0.5 MiB).
-- glibc gives each thread that allocates its own malloc arena (up to 8 per core) and returns freed
-  memory to the system only from the top of a heap: tensors freed by Gradio's worker threads stayed
-  as free but resident pages. `MALLOC_ARENAS` arenas, and `malloc_trim` every `TRIM_SECONDS`.
-Result files are not held in memory: they are deleted from disk by age (`delete_cache` on the Blocks).
+  number of samples): 1,024 by default, about 80 MiB for the mnist model; `ONEDNN_CACHE` here.
+- glibc gives threads their own malloc arenas (up to 8 per core) and returns freed memory to the
+  system only from the top of a heap, so tensors freed by Gradio's worker threads stayed resident:
+  `MALLOC_ARENAS` arenas, and `malloc_trim` every `TRIM_SECONDS`.
+- Models: explorer.registry keeps 8 at most; uploads: explorer.images decodes them reduced, 40
+  megapixels at most. Result files are on disk, deleted by age (`delete_cache` on the Blocks).
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import torch
-
-log = logging.getLogger("realnvp.app")
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -125,8 +128,8 @@ def configure_memory() -> None:
 
 def _trim_forever(libc, seconds: float) -> None:
     while True:
-        threading.Event().wait(seconds)
-        libc.malloc_trim(0)
+        time.sleep(seconds)
+        libc.malloc_trim(0)  # ctypes releases the GIL meanwhile
 
 
 def configure_process() -> None:
