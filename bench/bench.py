@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from realnvp import RealNVP  # noqa: E402
-from realnvp.precision import native_bf16  # noqa: E402
+from realnvp.precision import fast_dtype  # noqa: E402
 
 CONFIGS = {
     # name: (model kwargs, batch size)
@@ -120,7 +120,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for name in args.configs.split(","):
         kwargs, batch = CONFIGS[name]
-        amp = args.amp == "on" or (args.amp == "auto" and native_bf16(device))
+        amp = args.amp == "on" or (args.amp == "auto" and fast_dtype(device) == torch.bfloat16)
         r = bench_config(name, kwargs, batch, device, args.repeats, amp, args.channels_last)
         print(f"| {name} | {r['batch']} | {r['params_M']:.2f} | {r['train_img_s']:.1f} | {r['eval_img_s']:.1f} | "
               f"{r['sample64_s']:.3f} | {r['train_gflops']:.1f} ({100 * r['train_gflops'] / peak:.0f}%) | "

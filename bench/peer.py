@@ -5,6 +5,11 @@ ours in float32, and of the peer; each measured in its own process, the three in
 median of `--rounds`. Nominal GFLOP/s = FLOPs counted by torch.utils.flop_counter / measured time.
 
     python bench/peer.py --peer-dir ../shared/peers/real-nvp [--configs mnist,paper] [--rounds 3]
+    python bench/peer.py --device cuda   # on a GPU
+
+On a GPU "ours" means the trainer's defaults there (channels_last; float32, since bf16 autocast
+measured slower there, see realnvp.precision.fast_dtype); "ours float32" and the peer run as
+they ship. Timings synchronize the device before reading the clock.
 
 The peer checkout needs its three `.view(` calls on non-contiguous tensors changed to
 `.reshape(` to run under torch 2 (the copy in ../shared/peers/real-nvp has that change).
@@ -28,7 +33,7 @@ CONFIGS = {  # name: (in_channels, image_size, num_scales, hidden_channels, num_
 }
 
 
-def build(impl: str, config: str, peer_dir: str | None):
+def build(impl: str, config: str, peer_dir: str | None, device: str = "cpu"):
     import torch
 
     channels, size, scales, hidden, blocks, batch = CONFIGS[config]
@@ -36,13 +41,16 @@ def build(impl: str, config: str, peer_dir: str | None):
     if impl.startswith("ours"):
         sys.path.insert(0, str(ROOT))
         from realnvp import RealNVP
-        from realnvp.precision import fast_sampling_dtype, native_bf16
+        from realnvp.precision import fast_dtype, fast_sampling_dtype
 
         model = RealNVP(in_channels=channels, image_size=size, num_scales=scales, hidden_channels=hidden,
                         num_blocks=blocks)
+        model.to(device)
         if impl == "ours":  # the shipped defaults: bf16 s/t convolutions where the machine runs bf16 natively
-            model.set_autocast(torch.bfloat16 if native_bf16("cpu") else None)
-            model.sampling_dtype = fast_sampling_dtype("cpu")
+            model.set_autocast(fast_dtype(device))
+            model.sampling_dtype = fast_sampling_dtype(device)
+            if torch.device(device).type == "cuda":  # as the trainer does on a GPU
+                model.to(memory_format=torch.channels_last)
         def loss(x):
             return -model(x).mean()
 
@@ -53,7 +61,7 @@ def build(impl: str, config: str, peer_dir: str | None):
         from models import RealNVP as PeerRealNVP
         from models import RealNVPLoss
 
-        model = PeerRealNVP(num_scales=scales, in_channels=channels, mid_channels=hidden, num_blocks=blocks)
+        model = PeerRealNVP(num_scales=scales, in_channels=channels, mid_channels=hidden, num_blocks=blocks).to(device)
         loss_fn = RealNVPLoss()
 
         def loss(x):
@@ -62,17 +70,23 @@ def build(impl: str, config: str, peer_dir: str | None):
 
         @torch.no_grad()
         def sample(n):
-            z = torch.randn(n, channels, size, size)
+            z = torch.randn(n, channels, size, size, device=device)
             return torch.sigmoid(model(z, reverse=True)[0])
     return model, loss, sample, (batch, channels, size, size)
 
 
-def worker(impl: str, task: str, config: str, peer_dir: str | None, repeats: int) -> dict:
+def worker(impl: str, task: str, config: str, peer_dir: str | None, repeats: int, device: str = "cpu") -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    model, loss, sample, shape = build(impl, config, peer_dir)
-    x = (torch.randint(0, 256, shape).float() + torch.rand(shape)) / 256
+    model, loss, sample, shape = build(impl, config, peer_dir, device)
+    x = ((torch.randint(0, 256, shape).float() + torch.rand(shape)) / 256).to(device)
+    if impl == "ours" and torch.device(device).type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def synchronize():
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
     if task == "train":
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -93,16 +107,18 @@ def worker(impl: str, task: str, config: str, peer_dir: str | None, repeats: int
     flops = counter.get_total_flops()
     for _ in range(2):
         step()
+    synchronize()
     start = time.perf_counter()
     for _ in range(repeats):
         step()
+    synchronize()
     seconds = (time.perf_counter() - start) / repeats
     return {"img_s": shape[0] / seconds, "gflops": flops / seconds / 1e9}
 
 
 def measure(impl, task, config, args) -> dict:
     command = [sys.executable, __file__, "--worker", impl, task, config, "--repeats", str(args.repeats),
-               "--threads", str(args.threads)]
+               "--threads", str(args.threads), "--device", args.device]
     if args.peer_dir:
         command += ["--peer-dir", args.peer_dir]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -127,6 +143,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved measurements per cell (median)")
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per measurement")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "TASK", "CONFIG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
@@ -134,11 +151,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.worker:
         impl, task, config = args.worker
-        print(json.dumps(worker(impl, task, config, args.peer_dir, args.repeats)))
+        print(json.dumps(worker(impl, task, config, args.peer_dir, args.repeats, args.device)))
         return
     if not (Path(args.peer_dir) / "models").is_dir():
         sys.exit(f"--peer-dir {args.peer_dir}: not a checkout of chrischute/real-nvp (no models/ folder)")
-    print(f"{cpu_name()}, {args.threads} threads; torch {torch.__version__}; batch 64; "
+    machine = (f"{torch.cuda.get_device_name(args.device)} ({cpu_name()}, {args.threads} threads)"
+               if args.device.startswith("cuda") else f"{cpu_name()}, {args.threads} threads")
+    print(f"{machine}; torch {torch.__version__}; batch 64; "
           f"median of {args.rounds} interleaved processes x {args.repeats} steps")
     print("| config | task | ours img/s | ours float32 img/s | peer img/s | ours / peer | float32 / peer | "
           "nominal GFLOP/s (ours / float32 / peer) |")

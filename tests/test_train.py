@@ -382,3 +382,18 @@ def test_max_train_minutes_stops_with_a_final_evaluation_and_resumes(tmp_path):
     assert state["step"] == 1 and (out / "best").is_dir()
     config = resumed_config(out, {"max_train_minutes": 0.0}, log=lambda *_: None)
     assert Trainer(config, command="test", log=lambda *_: None).run(resume=True)["step"] == 50
+
+
+def test_init_from_starts_from_the_saved_weights_and_refuses_another_shape(tmp_path):
+    first = Trainer(small_config(tmp_path / "first", amp="off"), command="test", log=lambda *_: None)
+    first.train_step()
+    first.save("best")
+    second = Trainer(small_config(tmp_path / "second", init_from=str(tmp_path / "first" / "best")), command="test",
+                     log=lambda *_: None)
+    saved = weights(tmp_path / "first" / "best")
+    assert all(torch.equal(t, saved[k]) for k, t in second.model.state_dict().items())
+    fresh = Trainer(small_config(tmp_path / "fresh"), command="test", log=lambda *_: None)
+    assert not all(torch.equal(t, saved[k]) for k, t in fresh.model.state_dict().items())
+    with pytest.raises(TrainingError, match="hidden_channels: 4 there, 8 here"):
+        Trainer(small_config(tmp_path / "wider", hidden_channels=8, init_from=str(tmp_path / "first" / "best")),
+                command="test", log=lambda *_: None)

@@ -87,6 +87,9 @@ class TrainConfig:
     num_blocks: int = fixed(4, "residual blocks per s/t network", "model", SHAPE, check=AT_LEAST_0)
     num_classes: int = fixed(0, "train a class-conditional model with this many classes (0 = unconditional; "
                                 "needs a labelled data set)", "model", SHAPE, check=AT_LEAST_0)
+    init_from: str | None = fixed(None, "start from the weights of a saved model (a directory with config.json and "
+                                        "model.safetensors, e.g. an earlier run's RUN/best); its architecture must "
+                                        "match the model options", "model", "the starting weights are part of the run")
     bn_statistics: str = fixed("batch", "what the flow's batch norms normalize with in training: this batch's "
                                         "statistics, or the paper's appendix E running averages updated by the "
                                         "batch (averaged)", "model", SHAPE, choices=("batch", "averaged"),
@@ -115,8 +118,9 @@ class TrainConfig:
     max_rollbacks: int = resumable(5, "non-finite recoveries before giving up", "optimization", check=AT_LEAST_0)
     # run
     device: str = resumable("auto", "auto picks cuda when available", "run", choices=("auto", "cpu", "cuda"))
-    amp: str = resumable("auto", "bf16 autocast for the s/t networks in training (auto: on where bf16 is native: recent "
-                                 "GPUs, CPUs with AVX512-BF16 or AMX); "
+    amp: str = resumable("auto", "bf16 autocast for the s/t networks in training (auto: on for CPUs with native bf16, "
+                                 "AVX512-BF16 or AMX; off on GPUs, where these small convolutions are bound by kernel "
+                                 "launches and the casts cost more than they save: bench/peer.py on an H200); "
                                  "evaluation is always float32", "run", choices=("auto", "bf16", "off"))
     channels_last: str = resumable("auto", "channels_last memory format (auto: on for cuda)", "run",
                                    choices=("auto", "on", "off"))

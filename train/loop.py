@@ -25,7 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from realnvp import NonFiniteError, RealNVP
-from realnvp.precision import native_bf16
+from realnvp.precision import fast_dtype
 from realnvp.preprocess import bits_per_dim, dequantize
 
 from . import distributed, publish, report, schedule
@@ -72,6 +72,19 @@ def first_non_finite_gradient(model: torch.nn.Module) -> str | None:
     return next(name for name, g in grads if not torch.isfinite(g).all())
 
 
+def starting_weights(directory: str, model: RealNVP) -> dict[str, torch.Tensor]:
+    """The weights of the saved model in `directory` for `model` (--init-from), refused with
+    what differs when the two architectures do not match."""
+    saved = RealNVP.from_pretrained(directory)
+    ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
+    differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
+               if ours.get(k) != theirs.get(k)]
+    if differs:
+        raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
+                            "give the same model options")
+    return saved.state_dict()
+
+
 # ----------------------------------------------------------------------------- the trainer
 SPLIT_DESCRIPTIONS = {  # for the model cards; other data sets get their split sizes
     "mnist5k": "first 400 images of each digit for training (10% of them held out for validation), "
@@ -112,7 +125,9 @@ class Trainer:
                              num_blocks=config.num_blocks, num_classes=config.num_classes or None,
                              num_levels=self.info.num_levels,
                              bn_training_statistics=config.bn_statistics).to(self.device)
-        use_amp = config.amp == "bf16" or (config.amp == "auto" and native_bf16(self.device))
+        if config.init_from:
+            self.model.load_state_dict(starting_weights(config.init_from, self.model))
+        use_amp = config.amp == "bf16" or (config.amp == "auto" and fast_dtype(self.device) == torch.bfloat16)
         self.model.set_autocast(torch.bfloat16 if use_amp else None)  # the training forward only
         if config.channels_last == "on" or (config.channels_last == "auto" and self.device.type == "cuda"):
             self.model.to(memory_format=torch.channels_last)
