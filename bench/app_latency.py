@@ -1,0 +1,111 @@
+"""The app's response times as a visitor sees them: each action through `gradio_client` on
+127.0.0.1, one call at a time, median of `--repeats` after one warm-up call per action.
+
+    python bench/app_latency.py [--repeats 5] [--model mnist] [--url http://127.0.0.1:7860 | --app PATH/app.py]
+
+Without --url it starts `python app.py` (or another checkout's, `--app`, for a before/after
+comparison in one run) on a free port and stops it afterwards. Actions: a
+64-sample grid, the per-scale row, the likelihood (heatmap, histogram, breakdown, sizes), the
+5x5 manifold, and completion of the lower half of a digit with 100 steps (also as steps/s).
+A benchmark, not a test: run it on an idle machine.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "assets" / "examples" / "mnist"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(app: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    return subprocess.Popen([sys.executable, str(app)], cwd=app.parent, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_for(url: str, seconds: float = 180):
+    from gradio_client import Client
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return Client(url, verbose=False)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url")
+    p.add_argument("--app", type=Path, default=ROOT / "app.py", help="the app.py to start (without --url)")
+    p.add_argument("--model", default="mnist")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--extras", action="store_true", help="also the mix, animation, classify and OOD actions")
+    args = p.parse_args()
+    from gradio_client import handle_file
+
+    server = None
+    url = args.url
+    if url is None:
+        port = free_port()
+        server = start_app(args.app.resolve(), port)
+        url = f"http://127.0.0.1:{port}/"
+    try:
+        client = wait_for(url)
+        digit = lambda d: handle_file(str(sorted(EXAMPLES.glob(f"digit{d}_*.png"))[0]))  # noqa: E731
+        m = args.model
+        actions = {
+            "64-sample grid": lambda: client.predict(m, 64, 0.8, 1, False, "all", False, 1.0, 0.5, api_name="/sample"),
+            "per-scale row": lambda: client.predict(m, digit(6), "auto", "auto", "model", "resample", 1.0, 0,
+                                                    api_name="/per_scale"),
+            "likelihood": lambda: client.predict(m, digit(3), "auto", "auto", "model", api_name="/likelihood"),
+            "manifold 5x5": lambda: client.predict(m, digit(0), digit(1), digit(2), digit(7), "auto", "auto", 5,
+                                                   api_name="/manifold"),
+            "completion, 100 steps": lambda: client.predict(m, digit(9), "auto", "auto", 0.5, 1.0, 0.0, 1.0, 100, 0.05,
+                                                            0, api_name="/complete"),
+        }
+        if args.extras:  # the actions of the newer tabs (absent from older checkouts)
+            actions.update({
+                "mix scales": lambda: client.predict(m, digit(2), digit(6), "auto", "auto", "model",
+                                                     api_name="/mix_scales"),
+                "animation, 48 frames GIF": lambda: client.predict(m, digit(0), digit(1), digit(2), digit(7), "auto",
+                                                                   "auto", "circle", 48, 12, "gif", api_name="/animate"),
+                "classify (mnist-cond)": lambda: client.predict("mnist-cond", digit(3), "auto", api_name="/classify"),
+                "out-of-distribution lab": lambda: client.predict(m, digit(3), "auto", "fashion-mnist", "png",
+                                                                  api_name="/ood"),
+            })
+        print(f"{m}, {args.url or args.app.resolve()}, median of {args.repeats} after a warm-up call")
+        print("| action | median (s) | min (s) |")
+        print("|---|---|---|")
+        for name, call in actions.items():
+            call()
+            times = []
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                call()
+                times.append(time.perf_counter() - start)
+            extra = f" ({100 / statistics.median(times):.1f} steps/s)" if "completion" in name else ""
+            print(f"| {name} | {statistics.median(times):.3f}{extra} | {min(times):.3f} |", flush=True)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

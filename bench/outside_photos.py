@@ -1,0 +1,71 @@
+"""The `photos` model on photographs outside its sources, against lossless codecs on the same
+crops: the held-out test protocol (each photograph downscaled so its shorter side is 2, 4 and
+8 crop sizes, fixed random crops shared equally between the scales) applied to any image files.
+
+    python bench/outside_photos.py FILE [FILE ...] [--model assets/models/photos] [--crops 100]
+
+Prints per photograph and overall: the model's bits/dim, WebP and PNG lossless per crop, and
+the model / WebP ratio. A benchmark, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from realnvp import RealNVP  # noqa: E402
+from train.baselines import codec_bits_per_dim  # noqa: E402
+from train.data import PhotoCrops, PhotoRegion, photo_short_sides  # noqa: E402
+from train.evaluation import per_image_bpd  # noqa: E402
+
+
+def regions_of(path: Path, crop_size: int) -> list[PhotoRegion]:
+    """The photograph at each shorter side of the test protocol (Lanczos, as train.data does)."""
+    with Image.open(path) as opened:
+        image = ImageOps.exif_transpose(opened).convert("RGB")
+    regions = []
+    for side in photo_short_sides(crop_size):
+        factor = min(1.0, side / min(image.size))
+        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+        scaled = image if factor == 1.0 else image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        pixels = torch.from_numpy(np.asarray(scaled).copy()).permute(2, 0, 1).contiguous()
+        if min(pixels.shape[1:]) >= crop_size:
+            regions.append(PhotoRegion(path.stem, side, (0, pixels.shape[1]), pixels))
+    return regions
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--model", default=str(ROOT / "assets" / "models" / "photos"))
+    p.add_argument("--crops", type=int, default=100, help="crops per photograph")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    model = RealNVP.from_pretrained(args.model).eval()
+    size = model.image_size
+    print(f"model {args.model}; {args.crops} crops of {size}x{size} per photograph")
+    print("| photograph | model bits/dim | WebP | PNG | model / WebP |")
+    print("|---|---|---|---|---|")
+    totals = {"model": [], "webp": [], "png": []}
+    for path in args.files:
+        crops = PhotoCrops(regions_of(path, size), args.crops, size, flip=False, seed=args.seed, stream=7)
+        images = torch.stack([crops[i][0] for i in range(len(crops))])
+        ours = np.array(per_image_bpd(model, torch.utils.data.TensorDataset(images, torch.zeros(len(images))),
+                                      torch.device("cpu")))
+        webp, png = codec_bits_per_dim(images, "webp"), codec_bits_per_dim(images, "png")
+        totals["model"].append(ours), totals["webp"].append(webp), totals["png"].append(png)
+        print(f"| {path.name} | {ours.mean():.3f} | {webp.mean():.3f} | {png.mean():.3f} | "
+              f"{ours.mean() / webp.mean():.2f}x |", flush=True)
+    m, w, g = (np.concatenate(totals[k]).mean() for k in ("model", "webp", "png"))
+    print(f"| **all {len(args.files)}** | **{m:.3f}** | {w:.3f} | {g:.3f} | **{m / w:.2f}x** |")
+
+
+if __name__ == "__main__":
+    main()
