@@ -73,10 +73,12 @@ def test_a_run_saved_before_a_field_existed_keeps_its_recipe():
     logs = []
     config = resumed(old, {}, 50, logs.append)
     assert config.loss_units == "bits" and config.ema_decay == 0.0
-    assert logs == ["resume: --loss-units: the saved run predates this option and keeps its recipe, 'bits'"]
+    assert logs == ["resume: --loss-units: the saved run predates this option and keeps its recipe, 'bits'",
+                    "resume: --ema-decay: the saved run predates this option and keeps its recipe, 0.0"]
     assert resumed(old, {"loss_units": "nats"}, 50, logs.append).loss_units == "nats"
     assert logs[-1] == "resume: --loss-units 'nats' (was 'bits')"
     assert TrainConfig(dataset="digits", out="x").loss_units == "nats", "new runs: the paper's recipe"
+    assert TrainConfig(dataset="digits", out="x").ema_decay == 0.999, "new runs: the ablation's winner"
     with pytest.raises(ConfigError, match="does not know: mystery"):
         resumed({**SAVED, "mystery": 1}, {}, 50)
 
