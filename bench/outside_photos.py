@@ -22,23 +22,16 @@ sys.path.insert(0, str(ROOT))
 
 from realnvp import RealNVP  # noqa: E402
 from train.baselines import codec_bits_per_dim  # noqa: E402
-from train.data import PhotoCrops, PhotoRegion, photo_short_sides  # noqa: E402
+from train.data import PhotoCrops, PhotoRegion, photo_short_sides, scale_regions, scaled_to_short_sides  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
 
 def regions_of(path: Path, crop_size: int) -> list[PhotoRegion]:
-    """The photograph at each shorter side of the test protocol (Lanczos, as train.data does)."""
+    """The photograph at each shorter side of the test protocol (as train.data scales the manifest's)."""
     with Image.open(path) as opened:
         image = ImageOps.exif_transpose(opened).convert("RGB")
-    regions = []
-    for side in photo_short_sides(crop_size):
-        factor = min(1.0, side / min(image.size))
-        size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-        scaled = image if factor == 1.0 else image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        pixels = torch.from_numpy(np.asarray(scaled).copy()).permute(2, 0, 1).contiguous()
-        if min(pixels.shape[1:]) >= crop_size:
-            regions.append(PhotoRegion(path.stem, side, (0, pixels.shape[1]), pixels))
-    return regions
+    sides = photo_short_sides(crop_size)
+    return scale_regions(path.stem, scaled_to_short_sides(image, sides), sides, crop_size)
 
 
 def main() -> None:

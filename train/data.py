@@ -249,8 +249,12 @@ def load_photo(photo: photo_manifest.Photo) -> torch.Tensor:
 def _scaled_photo(photo: photo_manifest.Photo, path: Path, short_sides: tuple[int, ...]) -> tuple[torch.Tensor, ...]:
     """``photo`` downscaled (Lanczos, Pillow's reducing_gap=3) so its shorter side is each of ``short_sides``
     (``path`` is part of the cache key only)."""
-    pixels = load_photo(photo)
-    image = Image.fromarray(pixels.permute(1, 2, 0).numpy())
+    return scaled_to_short_sides(Image.fromarray(load_photo(photo).permute(1, 2, 0).numpy()), short_sides)
+
+
+def scaled_to_short_sides(image: Image.Image, short_sides: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """An RGB ``image`` downscaled (Lanczos, Pillow's reducing_gap=3, never enlarged) so its
+    shorter side is each of ``short_sides``, as uint8 ``(3, h, w)`` tensors."""
     out = []
     for side in short_sides:
         factor = min(1.0, side / min(image.size))
@@ -278,12 +282,15 @@ def photo_short_sides(crop_size: int) -> tuple[int, ...]:
 def whole_photo_regions(photos: Sequence[photo_manifest.Photo], crop_size: int) -> list[PhotoRegion]:
     """Every photograph at every scale of ``photo_short_sides(crop_size)``, whole."""
     sides = photo_short_sides(crop_size)
-    regions = []
-    for photo in photos:
-        for side, pixels in zip(sides, _scaled_photo(photo, _photo_path(photo), sides)):
-            if min(pixels.shape[1:]) >= crop_size:
-                regions.append(PhotoRegion(photo.name, side, (0, pixels.shape[1]), pixels))
-    return regions
+    return [region for photo in photos
+            for region in scale_regions(photo.name, _scaled_photo(photo, _photo_path(photo), sides), sides, crop_size)]
+
+
+def scale_regions(name: str, scaled: Sequence[torch.Tensor], sides: Sequence[int], crop_size: int) -> list[PhotoRegion]:
+    """One whole-photograph region per scale (``scaled[i]`` has shorter side ``sides[i]``), the
+    scales too small for a crop left out."""
+    return [PhotoRegion(name, side, (0, pixels.shape[1]), pixels) for side, pixels in zip(sides, scaled)
+            if min(pixels.shape[1:]) >= crop_size]
 
 
 def available_photos() -> tuple[dict[str, list[photo_manifest.Photo]], list[photo_manifest.Photo]]:
