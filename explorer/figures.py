@@ -44,7 +44,7 @@ def heatmap(image: np.ndarray, bits: np.ndarray, title: str, cmap: str = "magma"
         ax.axis("off")
     figure.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label="bits per value at the pixel")
     # a fixed layout instead of tight_layout (the axes carry no ticks): about 10 ms less per call
-    figure.subplots_adjust(left=0.02, right=0.9, bottom=0.04, top=0.9, wspace=0.08)
+    figure.subplots_adjust(left=0.02, right=0.87, bottom=0.04, top=0.9, wspace=0.08)
     return render(figure)
 
 
@@ -57,7 +57,7 @@ def histogram(reference_bpd: np.ndarray, value: float, label: str = "this image"
     ax.set_xlabel("bits/dim (lower = more likely)")
     ax.set_ylabel("images")
     ax.legend(loc="upper right", fontsize=8)
-    figure.subplots_adjust(left=0.11, right=0.97, bottom=0.17, top=0.95)  # fixed, instead of tight_layout
+    figure.subplots_adjust(left=0.11, right=0.97, bottom=0.17, top=0.92)  # fixed, instead of tight_layout
     return render(figure)
 
 
