@@ -7,6 +7,9 @@ left alone.
 """
 from __future__ import annotations
 
+import hashlib
+import math
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,16 +52,67 @@ def heatmap(image: np.ndarray, bits: np.ndarray, title: str, cmap: str = "magma"
 
 
 def histogram(reference_bpd: np.ndarray, value: float, label: str = "this image") -> np.ndarray:
-    """600 x 300 pixels: the test set's bits/dim as a histogram, `value` as a red line."""
+    """600 x 300 pixels: the test set's bits/dim as a histogram, `value` as a red line.
+
+    The histogram of a reference set is drawn once and kept (`HISTOGRAMS` of them); a call then
+    draws only the line and the legend over it (about 10x faster). A value outside the drawn
+    range widens the axis, so it gets a figure of its own."""
+    reference_bpd = np.ascontiguousarray(reference_bpd, dtype=np.float64)
+    key = (hashlib.sha1(reference_bpd.tobytes()).digest(), label)
+    with _histograms_lock:
+        cached = _histograms.pop(key, None) or _HistogramBackground(reference_bpd, label)
+        _histograms[key] = cached  # most recently used last
+        while len(_histograms) > HISTOGRAMS:
+            _histograms.pop(next(iter(_histograms)))
+    return cached.render(value) if cached.shows(value) else render(_histogram_figure(reference_bpd, value, label)[0])
+
+
+HISTOGRAMS = 16  # reference sets whose histogram stays drawn (one per model in practice)
+_histograms: dict[tuple, _HistogramBackground] = {}
+_histograms_lock = threading.Lock()
+
+
+def _histogram_figure(reference_bpd: np.ndarray, value: float, label: str, animated: bool = False):
     figure = new_figure(6, 3)
     ax = figure.subplots()
     ax.hist(reference_bpd, bins=40, color="#7f8c8d", alpha=0.8, label=f"test set ({len(reference_bpd)} images)")
-    ax.axvline(value, color="#e74c3c", linewidth=2.5, label=f"{label}: {value:.3f}")
+    low, high = ax.get_xlim()
+    line = ax.axvline(value, color="#e74c3c", linewidth=2.5, label=f"{label}: {value:.3f}", animated=animated)
+    if animated:
+        ax.set_xlim(low, high)  # the line, drawn later anywhere inside, must not move the axis
     ax.set_xlabel("bits/dim (lower = more likely)")
     ax.set_ylabel("images")
-    ax.legend(loc="upper right", fontsize=8)
+    legend = ax.legend(loc="upper right", fontsize=8)
+    legend.set_animated(animated)
     figure.subplots_adjust(left=0.11, right=0.97, bottom=0.17, top=0.92)  # fixed, instead of tight_layout
-    return render(figure)
+    return figure, ax, line, legend
+
+
+class _HistogramBackground:
+    """A reference histogram drawn once; `render(value)` blits the value's line and legend onto it."""
+
+    def __init__(self, reference_bpd: np.ndarray, label: str):
+        self.label = label
+        start = float(np.median(reference_bpd))
+        self.figure, self.ax, self.line, self.legend = _histogram_figure(reference_bpd, start, label, animated=True)
+        self.figure.canvas.draw()
+        self.background = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        self.value_text = next(t for t in self.legend.get_texts() if t.get_text().startswith(f"{label}: "))
+        self.lock = threading.Lock()
+
+    def shows(self, value: float) -> bool:
+        low, high = self.ax.get_xlim()
+        return math.isfinite(value) and low <= value <= high
+
+    def render(self, value: float) -> np.ndarray:
+        with self.lock:
+            canvas = self.figure.canvas
+            canvas.restore_region(self.background)
+            self.line.set_xdata([value, value])
+            self.value_text.set_text(f"{self.label}: {value:.3f}")
+            self.ax.draw_artist(self.line)
+            self.ax.draw_artist(self.legend)
+            return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def curve(values: Sequence[float], xlabel: str = "step", ylabel: str = "bits/dim", title: str = "") -> np.ndarray:

@@ -24,7 +24,7 @@ from .images import (ImageInputError, for_display, grid_image, has_light_backgro
                      open_image, pil_to_tensor, to_uint8_image)
 from .registry import LoadedModel, app_registry
 from .results import save_array, save_png
-from .runtime import gpu
+from .runtime import compute
 from .validation import (MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE,
                          number, user_errors)
 
@@ -64,7 +64,7 @@ def suggestion_note(loaded: LoadedModel, *images, need_classes: bool = False) ->
 
 # ----------------------------------------------------------------------------- Sample
 @user_errors
-@gpu
+@compute
 def sample(model_name, num_samples=64, temperature=0.8, seed=0, randomize_seed=True, class_choice="all",
            per_scale=False, coarse_temperature=1.0, fine_temperature=0.5):
     """A grid of samples x = decode(z), z ~ N(0, T² I); returns the grid, the seed used and a note."""
@@ -103,7 +103,7 @@ def corner_images(loaded: LoadedModel, images, invert) -> torch.Tensor:
 
 
 @user_errors
-@gpu
+@compute
 def manifold(model_name, corner1, corner2, corner3, corner4, class_choice="auto", invert="auto", grid_size=5):
     """The paper's manifold through the latents of four images (corners of the grid)."""
     loaded = get_model(model_name)
@@ -117,7 +117,7 @@ def manifold(model_name, corner1, corner2, corner3, corner4, class_choice="auto"
 
 
 @user_errors
-@gpu
+@compute
 def interpolate(model_name, first, second, class_choice="auto", invert="auto", steps=8):
     """z = cos(t) z1 + sin(t) z2, t from 0 to π/2, decoded: a row from image 1 to image 2."""
     loaded = get_model(model_name)
@@ -132,7 +132,7 @@ def interpolate(model_name, first, second, class_choice="auto", invert="auto", s
 
 # ----------------------------------------------------------------------------- Per-scale reconstruction
 @user_errors
-@gpu
+@compute
 def per_scale(model_name, image, class_choice="auto", invert="auto", resolution="model", mode="resample",
               temperature=1.0, seed=0):
     """Decode keeping the latents of the k coarsest scales (k = all ... 0), resampling or zeroing the rest."""
@@ -157,7 +157,7 @@ def per_scale(model_name, image, class_choice="auto", invert="auto", resolution=
 
 # ----------------------------------------------------------------------------- Likelihood
 @user_errors
-@gpu
+@compute
 def likelihood(model_name, image, class_choice="auto", invert="auto", resolution="model"):
     """Per-pixel bits (heatmap), bits/dim, its breakdown, and where the image falls among the test images."""
     loaded = get_model(model_name)
@@ -166,9 +166,8 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
     xd = model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))
     y, text = validation.class_label(model, class_choice, xd)
     with torch.inference_mode():
-        bits = explore.bits_map(model, xd, y=y)[0].float().cpu().numpy()
-        terms = explore.breakdown_bits_per_dim(model, xd, y=y)
-        bpd = float(model.bits_per_dim(xd, y)[0])
+        bits, terms, bpd = explore.likelihood_report(model, xd, y=y)
+    bits = bits.float().cpu().numpy()
     heat = figures.heatmap(to_uint8_image(x), bits, f"bits per value (mean {bpd:.3f})")
     table = [[name, round(value, 6)] for name, value in terms.items()] + [["total (bits/dim)", round(bpd, 6)]]
     h, w = x.shape[2:]
@@ -248,7 +247,7 @@ def erase_preview(model_name, image, invert="auto", top=0.5, bottom=1.0, left=0.
 
 
 @user_errors
-@gpu(duration=120)
+@compute(duration=120)
 def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bottom=1.0, left=0.0, right=1.0,
              steps=100, learning_rate=0.05, seed=0, progress=gr.Progress()):
     """Fill the erased rectangle by maximizing log p(x) over its pixels (Adam on the pixel values)."""
@@ -351,7 +350,7 @@ def latent_sizes(model, height: int, width: int) -> str:
 
 
 @user_errors
-@gpu
+@compute
 def mix_scales(model_name, image_a, image_b, class_choice="auto", invert="auto", resolution="model"):
     """Decode the latents of the k coarsest scales of image A with the finer scales' latents of image B."""
     loaded = get_model(model_name)
@@ -381,7 +380,7 @@ WALKS = ("circle", "pair")
 
 
 @user_errors
-@gpu(duration=120)
+@compute(duration=120)
 def animate(model_name, corner1, corner2, corner3, corner4, class_choice="auto", invert="auto", walk="circle",
             frames=48, fps=12, fmt="gif"):
     """A latent walk as an animated GIF or WebP: the closed great circle through the four-image manifold,
@@ -434,7 +433,7 @@ NEEDS_CLASSES = ("Classification needs a class-conditional model: pick one with 
 
 
 @user_errors
-@gpu
+@compute
 def classify(model_name, image, invert="auto"):
     """The class-conditional model as a classifier: p(y | x) by Bayes' rule over its exact likelihoods."""
     loaded = get_model(model_name)
@@ -489,7 +488,7 @@ def ood_note_for_value(name: str, value: float, inside: np.ndarray, outside: np.
 
 
 @user_errors
-@gpu
+@compute
 def ood(model_name, image=None, invert="auto", other="auto", codec="png"):
     """Bits/dim and the input-complexity-corrected score on the model's test set and another data set's,
     their AUROCs, and an uploaded image placed on both."""
@@ -600,7 +599,7 @@ def brush_mask(brush, height: int, width: int) -> torch.Tensor:
 
 
 @user_errors
-@gpu(duration=180)
+@compute(duration=180)
 def completions(model_name, image, class_choice="auto", invert="auto", region="rectangle", top=0.5, bottom=1.0,
                 left=0.0, right=1.0, brush=None, method="sample", count=4, steps=80, langevin_steps=30,
                 temperature=1.0, learning_rate=0.05, seed=0, progress=gr.Progress()):

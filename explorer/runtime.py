@@ -1,7 +1,8 @@
 """How the app runs: torch threads per request, the queue, memory bounds, ZeroGPU, and the launch options.
 
 Queue. Every event that runs a model shares one concurrency group, `MODEL_QUEUE`, of
-`MODEL_CONCURRENCY` (2) requests at a time, each with `cpus / 2` torch threads. Gradio's limits are
+`MODEL_CONCURRENCY` (2) requests at a time. Each takes the CPUs' share of the requests running when it
+starts (`compute`): every CPU alone, one of two beside another. Gradio's limits are
 otherwise per event: a dozen events at two each let two dozen requests share two cores. The others
 wait in one line, and the page shows each its position; `QUEUE["max_size"]` waiting requests at
 most, then "queue full". Events that only pick an example or switch the model stay out of the group
@@ -10,7 +11,8 @@ most, then "queue full". Events that only pick an example or switch the model st
 with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.1x (a 64-sample grid
 or a manifold 1.5x), so two requests side by side get more done; in an 8-client soak on 2 cores,
 3.6 against 2.6 calls/s and a median latency of 1.1 against 3.0 s (processing alone: 0.6 against
-0.3 s, the idle latency being 0.36 s).
+0.3 s, the idle latency being 0.36 s). A request that finds the machine idle still gets both cores
+(1.5x on a 64-sample grid or a manifold).
 
 Memory (issue #11; bench/soak.py measures it). What grew under load, and its bound here:
 - Gradio keeps every session's copy of the page's configuration (about 0.4 MiB for this page) for
@@ -27,8 +29,10 @@ Memory (issue #11; bench/soak.py measures it). What grew under load, and its bou
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import threading
 import time
@@ -80,19 +84,57 @@ def model_concurrency() -> int:
     return max(1, int(value)) if value else MODEL_CONCURRENCY
 
 
-def cpu_threads() -> int:
-    """Torch threads per request on CPU: the CPUs shared among the concurrent requests (more threads than
-    cores makes every request slower; on a busy 2-core machine 1 thread was 8-25x faster than 2).
-    `REALNVP_NUM_THREADS` overrides."""
+def cpu_threads(running: int | None = None) -> int:
+    """Torch threads for a request on CPU: the CPUs shared among `running` requests (default: as many
+    as may run at once). More threads than cores makes every request slower (on a busy 2-core machine
+    1 thread was 8-25x faster than 2). `REALNVP_NUM_THREADS` overrides."""
     if os.environ.get("REALNVP_NUM_THREADS"):
         return max(1, int(os.environ["REALNVP_NUM_THREADS"]))
-    return max(1, available_cpus() // model_concurrency())
+    return max(1, available_cpus() // (model_concurrency() if running is None else max(1, running)))
 
 
 def configure_threads() -> None:
     """Give torch `cpu_threads()` threads (on CPU only); called once by the app before serving."""
     if not ON_GPU:
         torch.set_num_threads(cpu_threads())
+
+
+_running = 0  # model requests running now (CPU)
+_running_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def request_threads():
+    """Torch threads for the request running in this thread: the CPUs' share of the requests running
+    as it starts, itself included. torch's thread count is per calling thread with OpenMP, so a
+    request beside it keeps its own."""
+    global _running
+    with _running_lock:
+        _running += 1
+        threads = cpu_threads(_running)
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        with _running_lock:
+            _running -= 1
+
+
+def compute(fn=None, **gpu_options):
+    """Decorator of every handler that runs a model: ZeroGPU's allocation where there is one (`gpu`,
+    with its options), and on CPU the request's share of the cores (`request_threads`)."""
+    if fn is None:
+        return lambda f: compute(f, **gpu_options)
+    allocated = gpu(**gpu_options)(fn) if gpu_options else gpu(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        if ON_GPU:
+            return allocated(*args, **kwargs)
+        with request_threads():
+            return allocated(*args, **kwargs)
+
+    return run
 
 
 # ----------------------------------------------------------------------------- memory

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .model import RealNVP
+from .nets import input_gradients_only
+from .preprocess import bits_per_dim
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -187,21 +189,35 @@ def bits_map(model: RealNVP, x: Tensor, y=None) -> Tensor:
     """(B, H, W): each pixel's share of the image's bits/dim; its mean over pixels is the
     image's bits/dim exactly (nll_map per pixel, with the discretization term, in bits per
     channel value)."""
-    channels = x.shape[1]
-    nll = model.nll_map(x, y)
+    return _nll_to_bits(model, model.nll_map(x, y), x.shape[1])
+
+
+def _nll_to_bits(model: RealNVP, nll: Tensor, channels: int) -> Tensor:
     return (nll + channels * math.log(model.num_levels)) / (channels * math.log(2))
 
 
 def breakdown_bits_per_dim(model: RealNVP, x: Tensor, y=None) -> dict[str, float]:
     """The bits/dim of one image split into the terms of the log-likelihood (they sum to the total)."""
-    terms = model.log_prob_terms(x, y)
-    d = x[0].numel()
+    return _breakdown(model, model.log_prob_terms(x, y), x[0].numel())
+
+
+def _breakdown(model: RealNVP, terms: dict[str, Tensor], d: int) -> dict[str, float]:
+    terms = dict(terms)
     out = {"prior (Gaussian latents)": -terms.pop("prior")[0].item() / (d * math.log(2))}
     for name, value in terms.items():
         label = "preprocessing (logit)" if name == "preprocessing" else f"log-det, {name}"
         out[label] = -value[0].item() / (d * math.log(2))
     out[f"dequantization ({model.num_levels} levels)"] = math.log2(model.num_levels)
     return out
+
+
+@torch.no_grad()
+def likelihood_report(model: RealNVP, x: Tensor, y=None) -> tuple[Tensor, dict[str, float], float]:
+    """For one image (1, C, H, W), from one pass through the flow: `bits_map` (H, W), the
+    `breakdown_bits_per_dim`, and the bits/dim (equal to model.bits_per_dim)."""
+    nll, terms = model.nll_map_and_terms(x, y)
+    bpd = bits_per_dim(sum(terms.values()), x[0].numel(), model.num_levels)
+    return _nll_to_bits(model, nll, x.shape[1])[0], _breakdown(model, terms, x[0].numel()), float(bpd[0])
 
 
 @torch.no_grad()
@@ -316,7 +332,7 @@ def complete(model: RealNVP, x: Tensor, erased: Tensor, steps: int = 200, lr: fl
     model.eval()
     history = []
     try:
-        with torch.enable_grad():  # also when called under torch.no_grad()
+        with torch.enable_grad(), input_gradients_only():  # also when called under torch.no_grad()
             for step in range(steps):
                 filled = torch.where(erased, torch.sigmoid(u), x)
                 loss = -model.log_prob(filled, y).sum()
@@ -390,7 +406,7 @@ def latent_completions(model: RealNVP, x: Tensor, erased: Tensor, n: int = 4, st
     was_training = model.training
     model.eval()
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), input_gradients_only():
             for step in range(steps):
                 noise = sigma[0] * (sigma[1] / sigma[0]) ** (step / max(1, steps - 1))
                 decoded = model.decode(latents, ys)
@@ -462,7 +478,7 @@ def langevin_completions(model: RealNVP, x: Tensor, erased: Tensor, n: int = 4, 
     was_training = model.training
     model.eval()
     try:
-        with torch.enable_grad():  # also when called under torch.no_grad()
+        with torch.enable_grad(), input_gradients_only():  # also when called under torch.no_grad()
             log_pi, grad, bpd = target(u)
             for step in range(steps):
                 e = eps.to(x.device, x.dtype).view(shape)

@@ -322,9 +322,13 @@ class RealNVP(
         Every term is assigned to the element it belongs to: the prior term of each latent
         element and the log-det terms of each element, traced through the squeezes and
         factor-outs, plus the per-element logit term."""
+        return self.nll_map_and_terms(x, y)[0]
+
+    def nll_map_and_terms(self, x: Tensor, y=None) -> tuple[Tensor, dict[str, Tensor]]:
+        """`nll_map` and `log_prob_terms` from one pass through the flow."""
         with self._fixed_bijection():
-            _, maps, _ = self._encode_terms(x, y)
-        return -self.assemble(maps).sum(dim=1)
+            _, maps, terms = self._encode_terms(x, y)
+        return -self.assemble(maps).sum(dim=1), terms
 
     def dequantize(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Quantized images k/(L-1) -> (k + u)/L with u ~ U[0,1) (u = 1/2 without noise)."""

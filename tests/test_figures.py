@@ -47,6 +47,34 @@ def test_histogram_marks_the_value():
     assert len(line) and len(further) and further.mean() > line.mean()  # a larger value: further right
 
 
+def test_histogram_drawn_once_per_reference_matches_a_full_drawing_from_any_thread():
+    reference = np.random.default_rng(1).normal(1.5, 0.2, 1000)
+    full = lambda v: figures.render(figures._histogram_figure(reference, v, "this image")[0])  # noqa: E731
+    values = [1.3, 1.45, 1.62, 1.9]
+    expected = {v: full(v) for v in values}
+    results, errors = [], []
+
+    def draw(v):
+        try:
+            for _ in range(3):
+                results.append((v, figures.histogram(reference, v)))
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=draw, args=(v,)) for v in values]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(results) == 12
+    for v, picture in results:  # the blitted line and legend: as drawn whole, up to antialiasing at the line's edges
+        assert (np.abs(picture.astype(int) - expected[v]).max(axis=2) > 0).sum() < 100
+    assert not np.array_equal(results[0][1], figures.histogram(reference, 1.31))  # each value draws its own line
+    # a value outside the drawn range: a figure of its own, its axis widened to show the line
+    outside = figures.histogram(reference, 9.0)
+    assert np.array_equal(outside, full(9.0)) and coloured(outside, RED) > 150
+
+
 def test_curve():
     picture = figures.curve([3.0, 2.5, 2.0, 1.9], title="bits/dim while filling in")
     assert picture.shape == (300, 600, 3) and picture.dtype == np.uint8

@@ -221,3 +221,27 @@ def test_folded_weights_built_under_inference_mode_serve_input_gradients():
     x.requires_grad_(True)
     (grad,) = torch.autograd.grad(net(x).sum(), [x])
     assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
+def test_folded_network_runs_channels_last_and_returns_what_the_modules_do_in_float32():
+    net = randomize_(ResNet(3, 6, 16, 2), seed=5).float().eval()
+    x = torch.randn(4, 3, 10, 10, dtype=torch.float32)
+    with torch.no_grad():
+        out = net(x)
+    assert out.is_contiguous() and out.dtype == torch.float32
+    assert torch.allclose(out, net._forward(x, None), rtol=1e-4, atol=1e-5)
+
+
+def test_input_gradients_only_runs_the_folded_form_and_leaves_the_parameters_alone():
+    from realnvp.nets import input_gradients_only
+
+    net = randomize_(ResNet(3, 6, 8, 2), seed=6).eval()
+    x = torch.randn(2, 3, 6, 6, dtype=next(net.parameters()).dtype, requires_grad=True)
+    (expected,) = torch.autograd.grad(net._forward(x, None).square().sum(), [x])
+    with input_gradients_only():
+        out = net(x)
+        (grad,) = torch.autograd.grad(out.square().sum(), [x])
+    assert torch.allclose(grad, expected, rtol=1e-6, atol=1e-9)
+    assert out.grad_fn is not None and all(p.grad is None for p in net.parameters())
+    with pytest.raises(RuntimeError):  # the folded form holds no path to the parameters
+        torch.autograd.grad(out.sum(), [net.stem.bias])

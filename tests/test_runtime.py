@@ -34,3 +34,43 @@ def test_threads_follow_the_concurrency(monkeypatch):
     assert runtime.model_concurrency() == 1 and runtime.cpu_threads() == runtime.available_cpus()
     monkeypatch.setenv("REALNVP_NUM_THREADS", "3")
     assert runtime.cpu_threads() == 3
+
+
+def test_a_request_takes_every_cpu_alone_and_its_share_beside_others(monkeypatch):
+    import threading
+
+    import torch
+
+    monkeypatch.delenv("REALNVP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(runtime, "available_cpus", lambda: 4)
+    monkeypatch.setattr(runtime, "ON_GPU", False)
+    seen, inside, release = {}, threading.Barrier(3), threading.Event()
+
+    @runtime.compute
+    def alone():
+        return torch.get_num_threads()
+
+    @runtime.compute
+    def held(name):
+        start = torch.get_num_threads()
+        inside.wait(timeout=10)  # both requests are running now
+        seen[name] = (start, torch.get_num_threads())
+        release.wait(timeout=10)
+
+    before = torch.get_num_threads()
+    try:
+        assert alone() == 4 and runtime._running == 0
+        first = threading.Thread(target=held, args=("first",))
+        first.start()
+        while runtime._running == 0:
+            pass
+        second = threading.Thread(target=held, args=("second",))  # starts while the first one runs
+        second.start()
+        inside.wait(timeout=10)
+        release.set()
+        first.join(), second.join()
+        # torch's thread count is per calling thread: the second request's 2 left the first one's 4 alone
+        assert seen == {"first": (4, 4), "second": (2, 2)} and runtime._running == 0
+        assert runtime.compute(duration=60)(lambda: 7)() == 7  # ZeroGPU's options pass through
+    finally:
+        torch.set_num_threads(before)
