@@ -15,6 +15,7 @@ A benchmark, not a test: run it on an idle machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -37,6 +38,21 @@ def start_app(app: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
     return subprocess.Popen([sys.executable, str(app)], cwd=app.parent, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@contextlib.contextmanager
+def served_app(url: str | None, app: Path):
+    """The app's URL: `url` as given, or else `app` started on a free port (and stopped afterwards)."""
+    if url is not None:
+        yield url
+        return
+    port = free_port()
+    server = start_app(app.resolve(), port)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def wait_for(url: str, seconds: float = 180, download_files: bool = True):
@@ -62,13 +78,7 @@ def main() -> None:
     args = p.parse_args()
     from gradio_client import handle_file
 
-    server = None
-    url = args.url
-    if url is None:
-        port = free_port()
-        server = start_app(args.app.resolve(), port)
-        url = f"http://127.0.0.1:{port}/"
-    try:
+    with served_app(args.url, args.app) as url:
         clients = {True: wait_for(url), False: wait_for(url, download_files=False)}
         client = clients[True]
         digit = lambda d: handle_file(str(sorted(EXAMPLES.glob(f"digit{d}_*.png"))[0]))  # noqa: E731
@@ -110,10 +120,6 @@ def main() -> None:
             (median, fastest), (bare, _) = medians[True], medians[False]
             extra = f" ({100 / median:.1f} steps/s)" if "completion" in name else ""
             print(f"| {name} | {median:.3f}{extra} | {fastest:.3f} | {bare:.3f} |", flush=True)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

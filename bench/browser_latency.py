@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_latency import ROOT, free_port, start_app, wait_for  # noqa: E402
+from app_latency import ROOT, served_app, wait_for  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,13 +59,7 @@ def main() -> None:
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
 
-    server = None
-    url = args.url
-    if url is None:
-        port = free_port()
-        server = start_app(args.app.resolve(), port)
-        url = f"http://127.0.0.1:{port}/"
-    try:
+    with served_app(args.url, args.app) as url:
         wait_for(url)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -86,10 +80,6 @@ def main() -> None:
                     print(f"| {name} | {statistics.median(times):.3f} | {min(times):.3f} |", flush=True)
             finally:
                 browser.close()
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":
