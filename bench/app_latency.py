@@ -6,10 +6,19 @@
 Without --url it starts `python app.py` (or another checkout's, `--app`, for a before/after
 comparison in one run) on a free port and stops it afterwards. Actions: a
 64-sample grid, the per-scale row, the likelihood (heatmap, histogram, breakdown, sizes), the
-5x5 manifold, and completion of the lower half of a digit with 100 steps (also as steps/s).
-A second column times the same calls without downloading the result files: gradio_client fetches
-them one after another, 30-50 ms each on this machine (an empty handler returning a gallery of 4
-takes 0.21 s with the downloads, 0.09 s without), where a browser fetches them in parallel.
+5x5 manifold, and completion of the lower half of a digit: 100 steps at learning rate 0.05 (the
+old defaults; also as steps/s) and with the app's defaults (30 steps at 0.5, which end at a lower
+bits/dim than those 100).
+Three clients time the same calls:
+- `default`: `Client(url)`, as a script would use it.
+- `ssl_verify=False`: the same uploads and downloads. gradio_client sends every upload, download
+  and queue request through a new httpx client (`httpx.post`, `httpx.stream`), and with the default
+  `ssl_verify=True` each one loads the CA bundle into a new SSL context first: 30-40 ms of the
+  client's own CPU per file on this machine, spent even on a plain http:// URL, where nothing is
+  ever verified. `ssl_verify=False` skips that setup (2 ms) and nothing else on http://.
+- `no downloads`: `download_files=False`, the result files left on the server (the inputs are
+  still uploaded).
+A browser (bench/browser_latency.py) keeps its connections and fetches the files in parallel.
 A benchmark, not a test: run it on an idle machine.
 """
 from __future__ import annotations
@@ -55,13 +64,13 @@ def served_app(url: str | None, app: Path):
         server.wait(timeout=30)
 
 
-def wait_for(url: str, seconds: float = 180, download_files: bool = True):
+def wait_for(url: str, seconds: float = 180, **client_options):
     from gradio_client import Client
 
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return Client(url, verbose=False, download_files=download_files)
+            return Client(url, verbose=False, **client_options)
         except Exception:
             if time.monotonic() > deadline:
                 raise
@@ -79,8 +88,9 @@ def main() -> None:
     from gradio_client import handle_file
 
     with served_app(args.url, args.app) as url:
-        clients = {True: wait_for(url), False: wait_for(url, download_files=False)}
-        client = clients[True]
+        clients = {"default": wait_for(url), "ssl_verify=False": wait_for(url, ssl_verify=False),
+                   "no downloads": wait_for(url, download_files=False)}
+        client = clients["default"]
         digit = lambda d: handle_file(str(sorted(EXAMPLES.glob(f"digit{d}_*.png"))[0]))  # noqa: E731
         m = args.model
         actions = {
@@ -92,6 +102,8 @@ def main() -> None:
                                                    api_name="/manifold"),
             "completion, 100 steps": lambda: client.predict(m, digit(9), "auto", "auto", 0.5, 1.0, 0.0, 1.0, 100, 0.05,
                                                             0, api_name="/complete"),
+            "completion, app defaults": lambda: client.predict(m, digit(9), "auto", "auto", 0.5, 1.0, 0.0, 1.0,
+                                                               api_name="/complete"),
         }
         if args.extras:  # the actions of the newer tabs (absent from older checkouts)
             actions.update({
@@ -104,22 +116,23 @@ def main() -> None:
                                                                   api_name="/ood"),
             })
         print(f"{m}, {args.url or args.app.resolve()}, median of {args.repeats} after a warm-up call")
-        print("| action | median (s) | min (s) | median without the downloads (s) |")
-        print("|---|---|---|---|")
+        print("| action | " + " | ".join(f"{kind}: median (s)" for kind in clients) + " | default: min (s) |")
+        print("|---" * (len(clients) + 2) + "|")
         for name, call in actions.items():
-            medians = {}
-            for download in (True, False):
-                client = clients[download]  # the actions' lambdas read `client` when called
+            medians, fastest = [], None
+            for kind in clients:
+                client = clients[kind]  # the actions' lambdas read `client` when called
                 call()
                 times = []
                 for _ in range(args.repeats):
                     start = time.perf_counter()
                     call()
                     times.append(time.perf_counter() - start)
-                medians[download] = statistics.median(times), min(times)
-            (median, fastest), (bare, _) = medians[True], medians[False]
-            extra = f" ({100 / median:.1f} steps/s)" if "completion" in name else ""
-            print(f"| {name} | {median:.3f}{extra} | {fastest:.3f} | {bare:.3f} |", flush=True)
+                medians.append(statistics.median(times))
+                fastest = min(times) if fastest is None else fastest
+            extra = f" ({100 / medians[0]:.1f} steps/s)" if "100 steps" in name else ""
+            cells = [f"{medians[0]:.3f}{extra}", *(f"{m:.3f}" for m in medians[1:])]
+            print(f"| {name} | " + " | ".join(cells) + f" | {fastest:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

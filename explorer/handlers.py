@@ -24,7 +24,7 @@ from .images import (ImageInputError, for_display, grid_image, has_light_backgro
                      open_image, pil_to_tensor, to_uint8_image)
 from .registry import LoadedModel, app_registry
 from .results import save_array, save_png
-from .runtime import compute
+from .runtime import compute, throttled
 from .validation import (MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE,
                          number, user_errors)
 
@@ -249,7 +249,7 @@ def erase_preview(model_name, image, invert="auto", top=0.5, bottom=1.0, left=0.
 @user_errors
 @compute(duration=120)
 def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bottom=1.0, left=0.0, right=1.0,
-             steps=100, learning_rate=0.05, seed=0, progress=gr.Progress()):
+             steps=30, learning_rate=0.5, seed=0, progress=gr.Progress()):
     """Fill the erased rectangle by maximizing log p(x) over its pixels (Adam on the pixel values)."""
     loaded = get_model(model_name)
     model = loaded.model
@@ -260,9 +260,10 @@ def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bot
     mask = validation.erase_rectangle(x, top, bottom, left, right)
     y, text = validation.class_label(model, class_choice, x)
     progress(0, desc="filling in")
+    update = throttled(progress)
 
     def report(step, total, bpd):
-        progress((step, total), desc=f"bits/dim {bpd:.3f}")
+        update(step, total, f"bits/dim {bpd:.3f}")
 
     filled, history = explore.complete(model, x, mask, steps=n, lr=lr, seed=seed, y=y, progress=report)
     with torch.inference_mode():
@@ -602,7 +603,7 @@ def brush_mask(brush, height: int, width: int) -> torch.Tensor:
 @compute(duration=180)
 def completions(model_name, image, class_choice="auto", invert="auto", region="rectangle", top=0.5, bottom=1.0,
                 left=0.0, right=1.0, brush=None, method="sample", count=4, steps=80, langevin_steps=30,
-                temperature=1.0, learning_rate=0.05, seed=0, progress=gr.Progress()):
+                temperature=1.0, learning_rate=0.5, seed=0, progress=gr.Progress()):
     """Several completions of the erased pixels side by side with their bits/dim: sampled (latent search,
     then Metropolis-adjusted Langevin) or by maximizing log p from several starts; rectangle or brush."""
     loaded = get_model(model_name)
@@ -623,8 +624,10 @@ def completions(model_name, image, class_choice="auto", invert="auto", region="r
     y, text = validation.class_label(model, class_choice, x)
     progress(0, desc="completing")
     if method == "sample":
+        update = throttled(progress)
+
         def report(step, total, phase):
-            progress((step, total), desc=phase)
+            update(step, total, phase)
 
         result = explore.sample_completions(model, x, mask, n=n, steps=search, mcmc_steps=langevin,
                                             temperature=temperature, seed=seed, y=y, progress=report)

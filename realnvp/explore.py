@@ -314,13 +314,15 @@ def auroc(scores_in, scores_out) -> float:
 
 
 # ----------------------------------------------------------------------------- completion
-def complete(model: RealNVP, x: Tensor, erased: Tensor, steps: int = 200, lr: float = 0.05, seed: int = 0, y=None,
+def complete(model: RealNVP, x: Tensor, erased: Tensor, steps: int = 30, lr: float = 0.5, seed: int = 0, y=None,
              progress: Callable[[int, int, float], None] | None = None) -> tuple[Tensor, list[float]]:
     """Fill the erased pixels (erased: (1, 1 or C, H, W) bool) by maximizing log p(x) over them.
 
     The erased values are parametrized as sigmoid(u) so they stay in (0, 1), start from
     uniform noise, and follow Adam on -log p; known pixels never change. Returns the image
-    and the bits/dim after each step."""
+    and the bits/dim after each step. Adam moves each logit u by about `lr` per step: on the
+    bundled mnist model (lower half of 4 digits erased) lr 0.5 reaches in 22 steps the bits/dim
+    that lr 0.05 reaches in 100 (5.5), and 4.1 in 100 steps; lr 1 is a little worse, lr 2 diverges."""
     erased = erased.expand_as(x).to(x.device)
     if not erased.any():
         raise ValueError("nothing is erased: paint over the part of the image to fill in")

@@ -1,9 +1,15 @@
 """realnvp.explore: the tensor functions behind the app, tested without it."""
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import tiny_model
-from realnvp import explore
+from realnvp import RealNVP, explore
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +134,18 @@ def test_complete_under_no_grad_with_trainable_parameters():
     assert torch.equal(filled[~erased.expand_as(x)], x[~erased.expand_as(x)])
     assert history[-1] < history[0]
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_completion_defaults_beat_the_old_defaults_in_fewer_steps():
+    """The defaults (30 Adam steps at lr 0.5) end below the bits/dim that the old ones (100 steps at
+    lr 0.05) reach, on the bundled mnist model with the lower half of a digit erased."""
+    model = RealNVP.from_pretrained(ROOT / "assets" / "models" / "mnist").eval()
+    digit = sorted((ROOT / "assets" / "examples" / "mnist").glob("digit9_*.png"))[0]
+    x = torch.from_numpy(np.asarray(Image.open(digit).convert("L"), dtype=np.float32) / 255)[None, None]
+    erased = explore.rectangle_mask(28, 28, 0.5, 1.0, 0.0, 1.0)
+    _, new = explore.complete(model, x, erased)
+    _, old = explore.complete(model, x, erased, steps=100, lr=0.05)
+    assert len(new) == 30 and new[-1] < old[-1]
 
 
 # ----------------------------------------------------------------------------- scale mixing
