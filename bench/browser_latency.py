@@ -30,6 +30,7 @@ ACTIONS = {
     "per-scale row": ("Per-scale reconstruction", "#per-scale-button", "#per-scale-output .gallery-item img", 4),
     "likelihood": ("Likelihood", "#likelihood-button", "#likelihood-heatmap img, #likelihood-histogram img", 2),
     "manifold 5x5": ("Interpolate", "#manifold-button", "#manifold-output img", 1),
+    "completion (the tab's defaults)": ("Complete", "#complete-button", "#complete-output img, #complete-curve img", 2),
 }
 
 ALL_NEW_AND_LOADED = """([selector, count, previous]) => {

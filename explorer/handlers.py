@@ -24,7 +24,7 @@ from .images import (ImageInputError, for_display, grid_image, has_light_backgro
                      open_image, pil_to_tensor, to_uint8_image)
 from .registry import LoadedModel, app_registry
 from .results import save_array, save_png
-from .runtime import compute, throttled
+from .runtime import compute
 from .validation import (MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE,
                          number, user_errors)
 
@@ -260,10 +260,9 @@ def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bot
     mask = validation.erase_rectangle(x, top, bottom, left, right)
     y, text = validation.class_label(model, class_choice, x)
     progress(0, desc="filling in")
-    update = throttled(progress)
 
     def report(step, total, bpd):
-        update(step, total, f"bits/dim {bpd:.3f}")
+        progress((step, total), desc=f"bits/dim {bpd:.3f}")
 
     filled, history = explore.complete(model, x, mask, steps=n, lr=lr, seed=seed, y=y, progress=report)
     with torch.inference_mode():
@@ -624,10 +623,8 @@ def completions(model_name, image, class_choice="auto", invert="auto", region="r
     y, text = validation.class_label(model, class_choice, x)
     progress(0, desc="completing")
     if method == "sample":
-        update = throttled(progress)
-
         def report(step, total, phase):
-            update(step, total, phase)
+            progress((step, total), desc=phase)
 
         result = explore.sample_completions(model, x, mask, n=n, steps=search, mcmc_steps=langevin,
                                             temperature=temperature, seed=seed, y=y, progress=report)

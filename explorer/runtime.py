@@ -33,7 +33,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
-import math
 import os
 import threading
 import time
@@ -179,27 +178,6 @@ def configure_process() -> None:
     """Threads and memory, once, before the page is built."""
     configure_threads()
     configure_memory()
-
-
-# ----------------------------------------------------------------------------- progress
-PROGRESS_INTERVAL = 0.1  # seconds between progress updates (the first and the last are always sent)
-
-
-def throttled(progress, interval: float = PROGRESS_INTERVAL):
-    """`progress(fraction, desc)` (a gr.Progress) called at most once per `interval` seconds, and
-    always for the first and the last step. Each update is a message streamed to the client and
-    handled there; a completion step takes 30-40 ms, and 25-30 messages a second show nothing more
-    than 10 do."""
-    last = -math.inf
-
-    def report(step: int, total: int, desc: str | None = None) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if step in (0, total) or now - last >= interval:
-            last = now
-            progress((step, total), desc=desc)
-
-    return report
 
 
 # ----------------------------------------------------------------------------- queue

@@ -74,15 +74,3 @@ def test_a_request_takes_every_cpu_alone_and_its_share_beside_others(monkeypatch
         assert runtime.compute(duration=60)(lambda: 7)() == 7  # ZeroGPU's options pass through
     finally:
         torch.set_num_threads(before)
-
-
-def test_throttled_progress_sends_first_last_and_at_most_one_update_per_interval(monkeypatch):
-    clock = iter([0.0, 0.01, 0.02, 0.15, 0.16, 0.30, 0.31, 0.32])
-    monkeypatch.setattr(runtime.time, "monotonic", lambda: next(clock))
-    sent = []
-    report = runtime.throttled(lambda fraction, desc=None: sent.append((fraction, desc)), interval=0.1)
-    for step in range(8):
-        report(step, 7, f"step {step}")
-    # step 0 (first), 3 (0.15 s after the first), 5 (0.15 s after that) and 7 (the last, 0.02 s after 5)
-    assert [fraction for fraction, _ in sent] == [(0, 7), (3, 7), (5, 7), (7, 7)]
-    assert sent[-1][1] == "step 7"
