@@ -7,15 +7,15 @@ Without --url it starts `python app.py` (or another checkout's, `--app`, for a b
 comparison in one run) on a free port and stops it afterwards. Actions: a
 64-sample grid, the per-scale row, the likelihood (heatmap, histogram, breakdown, sizes), the
 5x5 manifold, and completion of the lower half of a digit: 100 steps at learning rate 0.05 (the
-old defaults; also as steps/s) and with the app's defaults (30 steps at 0.5, which end at a lower
+old defaults; also as steps/s) and with the app's defaults (50 steps at 0.2, which end at a lower
 bits/dim than those 100).
 Three clients time the same calls:
 - `default`: `Client(url)`, as a script would use it.
 - `ssl_verify=False`: the same uploads and downloads. gradio_client sends every upload, download
   and queue request through a new httpx client (`httpx.post`, `httpx.stream`), and with the default
-  `ssl_verify=True` each one loads the CA bundle into a new SSL context first: 30-40 ms of the
-  client's own CPU per file on this machine, spent even on a plain http:// URL, where nothing is
-  ever verified. `ssl_verify=False` skips that setup (2 ms) and nothing else on http://.
+  `ssl_verify=True` each one loads the CA bundle into a new SSL context first: about 20 ms of the
+  client's own CPU per request on this machine, spent even on a plain http:// URL, where nothing is
+  ever verified. `ssl_verify=False` skips that setup (0.2 ms) and nothing else on http://.
 - `no downloads`: `download_files=False`, the result files left on the server (the inputs are
   still uploaded).
 A browser (bench/browser_latency.py) keeps its connections and fetches the files in parallel.

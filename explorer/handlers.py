@@ -249,7 +249,7 @@ def erase_preview(model_name, image, invert="auto", top=0.5, bottom=1.0, left=0.
 @user_errors
 @compute(duration=120)
 def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bottom=1.0, left=0.0, right=1.0,
-             steps=30, learning_rate=0.5, seed=0, progress=gr.Progress()):
+             steps=50, learning_rate=0.2, seed=0, progress=gr.Progress()):
     """Fill the erased rectangle by maximizing log p(x) over its pixels (Adam on the pixel values)."""
     loaded = get_model(model_name)
     model = loaded.model
@@ -602,7 +602,7 @@ def brush_mask(brush, height: int, width: int) -> torch.Tensor:
 @compute(duration=180)
 def completions(model_name, image, class_choice="auto", invert="auto", region="rectangle", top=0.5, bottom=1.0,
                 left=0.0, right=1.0, brush=None, method="sample", count=4, steps=80, langevin_steps=30,
-                temperature=1.0, learning_rate=0.5, seed=0, progress=gr.Progress()):
+                temperature=1.0, learning_rate=0.2, seed=0, progress=gr.Progress()):
     """Several completions of the erased pixels side by side with their bits/dim: sampled (latent search,
     then Metropolis-adjusted Langevin) or by maximizing log p from several starts; rectangle or brush."""
     loaded = get_model(model_name)

@@ -305,9 +305,9 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
                                        brush=gr.Brush(colors=["#e63c3c"], color_mode="fixed", default_size=14),
                                        eraser=gr.Eraser(default_size=14), canvas_size=(280, 280), height=380,
                                        elem_id="complete-brush")
-                steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=30, step=10, label="Optimization steps")
+                steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=50, step=10, label="Optimization steps")
                 with gr.Accordion("Optimizer", open=False):
-                    learning_rate = gr.Slider(0.01, 1.0, value=0.5, step=0.01, label="Learning rate (Adam)")
+                    learning_rate = gr.Slider(0.01, 1.0, value=0.2, step=0.01, label="Learning rate (Adam)")
                     seed = seed_box("Seed of the initial noise")
                 button = gr.Button("Complete (maximize log p, rectangle)", variant="primary",
                                    elem_id="complete-button")

@@ -314,15 +314,16 @@ def auroc(scores_in, scores_out) -> float:
 
 
 # ----------------------------------------------------------------------------- completion
-def complete(model: RealNVP, x: Tensor, erased: Tensor, steps: int = 30, lr: float = 0.5, seed: int = 0, y=None,
+def complete(model: RealNVP, x: Tensor, erased: Tensor, steps: int = 50, lr: float = 0.2, seed: int = 0, y=None,
              progress: Callable[[int, int, float], None] | None = None) -> tuple[Tensor, list[float]]:
     """Fill the erased pixels (erased: (1, 1 or C, H, W) bool) by maximizing log p(x) over them.
 
     The erased values are parametrized as sigmoid(u) so they stay in (0, 1), start from
     uniform noise, and follow Adam on -log p; known pixels never change. Returns the image
     and the bits/dim after each step. Adam moves each logit u by about `lr` per step: on the
-    bundled mnist model (lower half of 4 digits erased) lr 0.5 reaches in 22 steps the bits/dim
-    that lr 0.05 reaches in 100 (5.5), and 4.1 in 100 steps; lr 1 is a little worse, lr 2 diverges."""
+    bundled mnist model (lower half of 4 digits erased, mean bits/dim after 30/50/100 steps) lr
+    0.05 reaches 23.8/14.7/8.36, lr 0.1 9.07/8.09/7.17, lr 0.2 9.01/7.81/6.94, lr 0.5 19.0/11.2/7.69
+    (overshoots); a cosine decay of the rate ended higher."""
     erased = erased.expand_as(x).to(x.device)
     if not erased.any():
         raise ValueError("nothing is erased: paint over the part of the image to fill in")

@@ -61,8 +61,11 @@ def test_cli_end_to_end_on_digits(tmp_path):
                  "metrics.jsonl", "curves.png", "samples.png", "samples/step-0000006.png"]:
         assert (out / name).is_file(), name
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [3, 6]
-    assert all(0 < r["test_bpd"] < 10 and 0 < r["val_bpd"] < 10 for r in records)
+    assert [r["step"] for r in records] == [2, 3, 4, 6], "evaluations, and the training mean at checkpoints"
+    evaluations = [r for r in records if "val_bpd" in r]
+    assert [r["step"] for r in evaluations] == [3, 6]
+    assert all(0 < r["test_bpd"] < 10 and 0 < r["val_bpd"] < 10 for r in evaluations)
+    assert all(0 < r["train_bpd"] < 10 and r["lr"] > 0 for r in records)
     model = RealNVP.from_pretrained(out / "last")
     assert model.num_levels == 17 and model.image_size == 8
     card = (out / "last" / "README.md").read_text()
@@ -332,6 +335,7 @@ def test_torchrun_two_cpu_processes(tmp_path):
     assert state["step"] == 6 and state["world_size"] == 2
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [3, 6], "only rank 0 evaluates and writes metrics"
+    assert all("val_bpd" in r for r in records)
     model = RealNVP.from_pretrained(out / "last")
     first = RealNVP.from_pretrained(out / "best")
     assert records[-1]["test_bpd"] < 10 and model is not None and first is not None

@@ -373,6 +373,11 @@ class Trainer:
                         self.best_val = result["val_bpd"]
                         self.save("best", test_bpd=result["test_bpd"], val_bpd=result["val_bpd"])
             if self.step % config.checkpoint_every == 0 or at_end:
+                if is_main and not (self.step % config.eval_every == 0 or at_end):
+                    # the training curve between evaluations (the card's curves.png draws it)
+                    report.append_metrics(metrics_path, {
+                        "step": self.step, "train_bpd": running, "train_seconds": self.train_seconds,
+                        "images_per_second": images_per_second, "lr": self.learning_rate()})
                 self.save("last", result.get("test_bpd"), result.get("val_bpd"))
                 distributed.barrier(self.placement)
             if out_of_time:
