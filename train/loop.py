@@ -357,15 +357,16 @@ class Trainer:
             out_of_time = bool(distributed.ranks_where(
                 0 < config.max_train_minutes * 60 <= self.train_seconds, self.placement))  # all ranks stop together
             at_end = self.step == config.steps or out_of_time
-            if self.step % config.eval_every == 0 or at_end:
+            evaluating = self.step % config.eval_every == 0 or at_end
+            record = {"step": self.step, "train_bpd": running, "train_seconds": self.train_seconds,
+                      "images_per_second": images_per_second, "lr": self.learning_rate()}
+            if evaluating:
                 if is_main:
                     with self.evaluation_weights(), full_precision(self.model):
                         result = self.evaluate()
                         report.save_sample_grid(self.model, self.out / "samples" / f"step-{self.step:07d}.png")
                         report.save_sample_grid(self.model, self.out / "samples.png")
-                    record = {"step": self.step, "train_bpd": running, **result, "train_seconds": self.train_seconds,
-                              "images_per_second": images_per_second, "lr": self.learning_rate()}
-                    report.append_metrics(metrics_path, record)
+                    report.append_metrics(metrics_path, {**record, **result})
                     report.plot_curves(report.read_metrics(metrics_path), self.out / "curves.png", self.baseline)
                     progress.write(f"step {self.step}: train {running:.4f}  validation {result['val_bpd']:.4f}  "
                                    f"test {result['test_bpd']:.4f} bits/dim")
@@ -373,11 +374,9 @@ class Trainer:
                         self.best_val = result["val_bpd"]
                         self.save("best", test_bpd=result["test_bpd"], val_bpd=result["val_bpd"])
             if self.step % config.checkpoint_every == 0 or at_end:
-                if is_main and not (self.step % config.eval_every == 0 or at_end):
+                if is_main and not evaluating:
                     # the training curve between evaluations (the card's curves.png draws it)
-                    report.append_metrics(metrics_path, {
-                        "step": self.step, "train_bpd": running, "train_seconds": self.train_seconds,
-                        "images_per_second": images_per_second, "lr": self.learning_rate()})
+                    report.append_metrics(metrics_path, record)
                 self.save("last", result.get("test_bpd"), result.get("val_bpd"))
                 distributed.barrier(self.placement)
             if out_of_time:
