@@ -401,3 +401,16 @@ def test_init_from_starts_from_the_saved_weights_and_refuses_another_shape(tmp_p
     with pytest.raises(TrainingError, match="hidden_channels: 4 there, 8 here"):
         Trainer(small_config(tmp_path / "wider", hidden_channels=8, init_from=str(tmp_path / "first" / "best")),
                 command="test", log=lambda *_: None)
+
+
+def test_shifted_training_changes_the_batches_resumes_exactly_and_is_on_the_card(tmp_path, monkeypatch):
+    shifted = dict(max_shift=1, steps=6, eval_every=3, checkpoint_every=2)
+    Trainer(small_config(tmp_path / "plain", **{**shifted, "max_shift": 0}), command="test", log=lambda *_: None).run()
+    Trainer(small_config(tmp_path / "straight", **shifted), command="test", log=lambda *_: None).run()
+    assert not same_weights(tmp_path / "plain" / "last", tmp_path / "straight" / "last"), "the shifts reach training"
+    assert "training images shifted by up to 1 pixel" in (tmp_path / "straight" / "last" / "README.md").read_text()
+    interrupted_run(small_config(tmp_path / "killed", **shifted), 3, monkeypatch)
+    resumed = resumed_config(tmp_path / "killed", {})
+    assert resumed.max_shift == 1
+    Trainer(resumed, command="test", log=lambda *_: None).run(resume=True)
+    assert same_weights(tmp_path / "straight" / "last", tmp_path / "killed" / "last")

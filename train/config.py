@@ -76,6 +76,9 @@ class TrainConfig:
                                    check=AT_LEAST_1)
     val_fraction: float = fixed(0.1, "share of training images held out for validation", "data", DATA,
                                 check=(lambda v: 0 <= v < 1, "in [0, 1)"))
+    max_shift: int = resumable(0, "augmentation: move each training image by a random offset of up to this many "
+                                  "pixels in each direction (edge pixels repeated); 0 = off", "data",
+                               check=AT_LEAST_0, legacy=0)
     download: bool = resumable(True, "download missing torchvision data (--no-download: fail instead)", "data")
     workers: int = resumable(0, "data-loading worker processes for evaluation and the histogram baseline (training "
                                 "batches are assembled in the main process, in the seeded order)", "data",

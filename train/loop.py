@@ -29,6 +29,7 @@ from realnvp.precision import fast_dtype
 from realnvp.preprocess import bits_per_dim, dequantize
 
 from . import distributed, publish, report, schedule
+from .augment import random_shift
 from .config import TrainConfig, resumed
 from .data import build_datasets, histogram_baseline_bpd
 from .ema import WeightAverage
@@ -181,7 +182,9 @@ class Trainer:
                    if self.ema else "no weight averaging")
         return (f"Adam, rate {c.lr:g} (warm-up {c.warmup_steps} steps, cosine decay to {c.min_lr_fraction:g} of it), "
                 f"batch {c.batch_size}; objective {objective} + {c.scale_l2:g} x L2 of the weight-norm scales; "
-                f"{clip}; {weights}")
+                f"{clip}; {weights}" + (f"; training images shifted by up to {c.max_shift} "
+                                        f"pixel{'s' if c.max_shift > 1 else ''}"
+                                        if c.max_shift else ""))
 
     def save(self, name: str, test_bpd=None, val_bpd=None) -> None:
         """Write OUT/NAME: the model (the moving average with --ema-decay) and the training
@@ -252,6 +255,8 @@ class Trainer:
         indices = indices[self.rank * per_rank:(self.rank + 1) * per_rank]
         torch.manual_seed(step_seed(config.seed, self.step, self.rank))  # crops and flips in the data set
         x, y = stack_batch(self.train_set, indices)
+        shifts = torch.Generator().manual_seed(step_seed(config.seed, self.step, self.rank) + 2)
+        x = random_shift(x, config.max_shift, shifts)
         generator = torch.Generator().manual_seed(step_seed(config.seed, self.step, self.rank) + 1)
         x = dequantize(x, self.info.num_levels, generator=generator).to(self.device)
         if self.device.type == "cuda" and config.channels_last != "off":
