@@ -414,3 +414,25 @@ def test_shifted_training_changes_the_batches_resumes_exactly_and_is_on_the_card
     assert resumed.max_shift == 1
     Trainer(resumed, command="test", log=lambda *_: None).run(resume=True)
     assert same_weights(tmp_path / "straight" / "last", tmp_path / "killed" / "last")
+
+
+def test_init_from_a_run_with_another_split_warns_with_the_count(tmp_path):
+    first = Trainer(small_config(tmp_path / "first", seed=3), command="test", log=lambda *_: None)
+    first.save("best")
+    start = str(tmp_path / "first" / "best")
+
+    def warnings(**options):
+        logs = []
+        trainer = Trainer(small_config(tmp_path / "next", init_from=start, **options), command="test", log=logs.append)
+        return trainer, [line for line in logs if "warning" in line]
+
+    trainer, logged = warnings(seed=4)
+    # their training images: every image of this run's train+validation outside their validation split
+    theirs = set(first.train_set.indices)
+    expected = len(set(trainer.val_set.indices) & theirs)
+    assert 0 < expected < len(trainer.val_set)
+    assert len(logged) == 1
+    assert f"trained on {expected} of this run's {len(trainer.val_set)} validation images" in logged[0]
+    assert "--seed 3 --val-fraction 0.1" in logged[0]
+    assert warnings(seed=3)[1] == [], "the same split: nothing to warn about"
+    assert len(warnings(seed=3, val_fraction=0.2)[1]) == 1, "a larger validation set takes in their training images"

@@ -127,6 +127,16 @@ def split_off(indices: Sequence[int], fraction: float, seed: int) -> tuple[list[
     return kept, held
 
 
+def validation_trained_on_by(train: Dataset, val: Dataset, val_fraction: float, seed: int) -> list[int] | None:
+    """The images of validation set ``val`` that a run with ``val_fraction`` and ``seed`` trained
+    on (the split is seeded, so another seed puts other images in training), or None where ``val``
+    is not carved out of the same images as ``train`` (photos, CelebA)."""
+    if not (isinstance(train, ImageSubset) and isinstance(val, ImageSubset) and train.base is val.base):
+        return None
+    their_train, _ = split_off(sorted(train.indices + val.indices), val_fraction, seed)
+    return sorted(set(val.indices) & set(their_train))
+
+
 def _check_native_size(name: str, image_size: int | None, native: int) -> int:
     if image_size is not None and image_size != native:
         raise ValueError(f"{name} images are {native}x{native}; image_size={image_size} is not supported for it")

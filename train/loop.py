@@ -31,10 +31,10 @@ from realnvp.preprocess import bits_per_dim, dequantize
 from . import distributed, publish, report, schedule
 from .augment import random_shift
 from .config import TrainConfig, resumed
-from .data import build_datasets, histogram_baseline_bpd
+from .data import build_datasets, histogram_baseline_bpd, validation_trained_on_by
 from .ema import WeightAverage
 from .evaluation import evaluate_bpd, full_precision
-from .snapshots import load_training_state, read_run_state, recover, save_checkpoint
+from .snapshots import STATE_JSON, load_training_state, read_run_state, recover, save_checkpoint
 
 __all__ = ["TrainConfig", "Trainer", "TrainingError", "batch_indices", "resumed_config"]
 
@@ -128,6 +128,8 @@ class Trainer:
                              bn_training_statistics=config.bn_statistics).to(self.device)
         if config.init_from:
             self.model.load_state_dict(starting_weights(config.init_from, self.model))
+            if self.rank == 0 and (warning := self.validation_warning(config.init_from)):
+                self.log(warning)
         use_amp = config.amp == "bf16" or (config.amp == "auto" and fast_dtype(self.device) == torch.bfloat16)
         self.model.set_autocast(torch.bfloat16 if use_amp else None)  # the training forward only
         if config.channels_last == "on" or (config.channels_last == "auto" and self.device.type == "cuda"):
@@ -149,6 +151,26 @@ class Trainer:
         c = self.config
         return schedule.learning_rate(c.lr, c.warmup_steps, self.schedule, self.step if step is None else step,
                                       self.lr_factor)
+
+    def validation_warning(self, directory: str) -> str | None:
+        """A warning when the run that saved the --init-from weights trained on some of this run's
+        validation images: with another --seed or --val-fraction it had another split, and
+        validation figures (and the choice of best/) would then flatter the model."""
+        state_file = Path(directory) / STATE_JSON
+        if not state_file.exists():
+            return None
+        theirs = json.loads(state_file.read_text())["state"].get("config", {})
+        c = self.config
+        seed, fraction = theirs.get("seed"), theirs.get("val_fraction")
+        if theirs.get("dataset") != c.dataset or seed is None or (seed, fraction) == (c.seed, c.val_fraction):
+            return None
+        seen = validation_trained_on_by(self.train_set, self.val_set, fraction, seed)
+        if not seen:
+            return None
+        return (f"warning: --init-from {directory}: that run (--seed {seed}, --val-fraction {fraction:g}) trained on "
+                f"{len(seen)} of this run's {len(self.val_set)} validation images, so validation bits/dim and the "
+                f"choice of best/ will flatter the model. Pass --seed {seed} --val-fraction {fraction:g} to keep its "
+                "split; the test set is the same either way.")
 
     @contextlib.contextmanager
     def evaluation_weights(self):
