@@ -34,7 +34,7 @@ from .config import TrainConfig, resumed
 from .data import build_datasets, histogram_baseline_bpd, validation_trained_on_by
 from .ema import WeightAverage
 from .evaluation import evaluate_bpd, full_precision
-from .snapshots import STATE_JSON, load_training_state, read_run_state, recover, save_checkpoint
+from .snapshots import load_training_state, read_run_state, recover, save_checkpoint
 
 __all__ = ["TrainConfig", "Trainer", "TrainingError", "batch_indices", "resumed_config"]
 
@@ -156,10 +156,10 @@ class Trainer:
         """A warning when the run that saved the --init-from weights trained on some of this run's
         validation images: with another --seed or --val-fraction it had another split, and
         validation figures (and the choice of best/) would then flatter the model."""
-        state_file = Path(directory) / STATE_JSON
-        if not state_file.exists():
+        state = read_run_state(directory)  # None for a model directory without a training state
+        if state is None:
             return None
-        theirs = json.loads(state_file.read_text())["state"].get("config", {})
+        theirs = state.get("config", {})
         c = self.config
         seed, fraction = theirs.get("seed"), theirs.get("val_fraction")
         if theirs.get("dataset") != c.dataset or seed is None or (seed, fraction) == (c.seed, c.val_fraction):
@@ -202,11 +202,12 @@ class Trainer:
         clip = f"gradient norm clipped at {c.grad_clip:g}" if c.grad_clip > 0 else "no gradient clipping"
         weights = (f"the saved weights are the moving average (decay {c.ema_decay:g}) of the trained ones"
                    if self.ema else "no weight averaging")
-        return (f"Adam, rate {c.lr:g} (warm-up {c.warmup_steps} steps, cosine decay to {c.min_lr_fraction:g} of it), "
-                f"batch {c.batch_size}; objective {objective} + {c.scale_l2:g} x L2 of the weight-norm scales; "
-                f"{clip}; {weights}" + (f"; training images shifted by up to {c.max_shift} "
-                                        f"pixel{'s' if c.max_shift > 1 else ''}"
-                                        if c.max_shift else ""))
+        parts = [f"Adam, rate {c.lr:g} (warm-up {c.warmup_steps} steps, cosine decay to {c.min_lr_fraction:g} of it), "
+                 f"batch {c.batch_size}", f"objective {objective} + {c.scale_l2:g} x L2 of the weight-norm scales",
+                 clip, weights]
+        if c.max_shift:
+            parts.append(f"training images shifted by up to {c.max_shift} pixel{'s' if c.max_shift > 1 else ''}")
+        return "; ".join(parts)
 
     def save(self, name: str, test_bpd=None, val_bpd=None) -> None:
         """Write OUT/NAME: the model (the moving average with --ema-decay) and the training
@@ -275,12 +276,11 @@ class Trainer:
             self.train_set.set_epoch(self.step // (len(self.train_set) // config.batch_size))
         per_rank = config.batch_size // self.world_size
         indices = indices[self.rank * per_rank:(self.rank + 1) * per_rank]
-        torch.manual_seed(step_seed(config.seed, self.step, self.rank))  # crops and flips in the data set
+        seed = step_seed(config.seed, self.step, self.rank)
+        torch.manual_seed(seed)  # crops and flips in the data set
         x, y = stack_batch(self.train_set, indices)
-        shifts = torch.Generator().manual_seed(step_seed(config.seed, self.step, self.rank) + 2)
-        x = random_shift(x, config.max_shift, shifts)
-        generator = torch.Generator().manual_seed(step_seed(config.seed, self.step, self.rank) + 1)
-        x = dequantize(x, self.info.num_levels, generator=generator).to(self.device)
+        x = random_shift(x, config.max_shift, torch.Generator().manual_seed(seed + 2))
+        x = dequantize(x, self.info.num_levels, generator=torch.Generator().manual_seed(seed + 1)).to(self.device)
         if self.device.type == "cuda" and config.channels_last != "off":
             x = x.contiguous(memory_format=torch.channels_last)
         for group in self.optimizer.param_groups:
