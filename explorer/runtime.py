@@ -2,7 +2,8 @@
 
 Queue. Every event that runs a model shares one concurrency group, `MODEL_QUEUE`, of
 `MODEL_CONCURRENCY` (2) requests at a time. Each takes the CPUs' share of the requests running when it
-starts (`compute`): every CPU alone, one of two beside another. Gradio's limits are
+starts (`compute`): every CPU alone, one of two beside another, on the threads of explorer.threads
+(which keep GNU OpenMP from sleeping between parallel regions). Gradio's limits are
 otherwise per event: a dozen events at two each let two dozen requests share two cores. The others
 wait in one line, and the page shows each its position; `QUEUE["max_size"]` waiting requests at
 most, then "queue full". Events that only pick an example or switch the model stay out of the group
@@ -29,7 +30,6 @@ Memory (issue #11; bench/soak.py measures it). What grew under load, and its bou
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from .threads import ComputeThreads
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -94,35 +96,29 @@ def cpu_threads(running: int | None = None) -> int:
 
 
 def configure_threads() -> None:
-    """Give torch `cpu_threads()` threads (on CPU only); called once by the app before serving."""
+    """One torch thread for the calling (main) thread, on CPU: requests run their model work on
+    explorer.threads' threads, and only the wide one of those may run several (see that module)."""
     if not ON_GPU:
-        torch.set_num_threads(cpu_threads())
+        torch.set_num_threads(1)
 
 
-_running = 0  # model requests running now (CPU)
-_running_lock = threading.Lock()
+_compute_threads: ComputeThreads | None = None
+_compute_threads_lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def request_threads():
-    """Torch threads for the request running in this thread: the CPUs' share of the requests running
-    as it starts, itself included. torch's thread count is per calling thread with OpenMP, so a
-    request beside it keeps its own."""
-    global _running
-    with _running_lock:
-        _running += 1
-        threads = cpu_threads(_running)
-    torch.set_num_threads(threads)
-    try:
-        yield threads
-    finally:
-        with _running_lock:
-            _running -= 1
+def compute_threads() -> ComputeThreads:
+    """The process's ComputeThreads (created on first use), sharing the CPUs by `cpu_threads`."""
+    global _compute_threads
+    with _compute_threads_lock:
+        if _compute_threads is None:
+            _compute_threads = ComputeThreads(lambda running: cpu_threads(running))
+        return _compute_threads
 
 
 def compute(fn=None, **gpu_options):
     """Decorator of every handler that runs a model: ZeroGPU's allocation where there is one (`gpu`,
-    with its options), and on CPU the request's share of the cores (`request_threads`)."""
+    with its options), and on CPU a thread of explorer.threads with the request's share of the cores:
+    all of them for a request that finds the machine idle, one beside another request."""
     if fn is None:
         return lambda f: compute(f, **gpu_options)
     allocated = gpu(**gpu_options)(fn) if gpu_options else gpu(fn)
@@ -131,8 +127,7 @@ def compute(fn=None, **gpu_options):
     def run(*args, **kwargs):
         if ON_GPU:
             return allocated(*args, **kwargs)
-        with request_threads():
-            return allocated(*args, **kwargs)
+        return compute_threads().run(allocated, *args, **kwargs)
 
     return run
 
