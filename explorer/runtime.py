@@ -9,7 +9,7 @@ wait in one line, and the page shows each its position; `QUEUE["max_size"]` wait
 most, then "queue full". Events that only pick an example or switch the model stay out of the group
 (a slow Hub download must not hold a compute slot); the completions (long) share a second group of
 1, so they never take every slot. Why two at once with one thread each rather than one at a time
-with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.1x (a 64-sample grid
+with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.25x (a 64-sample grid
 or a manifold 1.5x), so two requests side by side get more done; in an 8-client soak on 2 cores,
 3.6 against 2.6 calls/s and a median latency of 1.1 against 3.0 s (processing alone: 0.6 against
 0.3 s, the idle latency being 0.36 s). A request that finds the machine idle still gets both cores
