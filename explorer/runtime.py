@@ -111,7 +111,7 @@ def compute_threads() -> ComputeThreads:
     global _compute_threads
     with _compute_threads_lock:
         if _compute_threads is None:
-            _compute_threads = ComputeThreads(lambda running: cpu_threads(running))
+            _compute_threads = ComputeThreads(cpu_threads)
         return _compute_threads
 
 

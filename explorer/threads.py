@@ -51,11 +51,6 @@ def set_request_threads(count: int) -> None:
         torch.set_num_threads(count)
 
 
-def _single_threaded() -> None:
-    torch.get_num_threads()  # torch's per-thread initialization, which would reset the count later
-    torch.set_num_threads(1)
-
-
 class ComputeThreads:
     """Runs callables on the wide thread when it is free (with `share(running)` threads), else on a
     single-threaded narrow thread; in both cases in the caller's context (Gradio's progress and
@@ -67,22 +62,17 @@ class ComputeThreads:
         self.running = 0
         self._wide_busy = False
         self._wide = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="torch-wide")
-        self._narrow = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="torch-narrow",
-                                                             initializer=_single_threaded)
+        self._narrow = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="torch-narrow")
 
     def run(self, fn: Callable, *args, **kwargs):
         with self._lock:
             self.running += 1
             wide = not self._wide_busy
-            self._wide_busy = self._wide_busy or wide
+            self._wide_busy = True
             threads = self._share(self.running) if wide else 1
         try:
-            context = contextvars.copy_context()
-            if wide:
-                future = self._wide.submit(context.run, _with_threads, threads, fn, args, kwargs)
-            else:
-                future = self._narrow.submit(context.run, fn, *args, **kwargs)
-            return future.result()
+            pool = self._wide if wide else self._narrow
+            return pool.submit(contextvars.copy_context().run, _with_threads, threads, fn, args, kwargs).result()
         finally:
             with self._lock:
                 self.running -= 1
