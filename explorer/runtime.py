@@ -1,16 +1,19 @@
 """How the app runs: torch threads per request, the queue, memory bounds, ZeroGPU, and the launch options.
 
 Queue. Every event that runs a model shares one concurrency group, `MODEL_QUEUE`, of
-`MODEL_CONCURRENCY` (2) requests at a time. Each takes the CPUs' share of the requests running when it
-starts (`compute`): every CPU alone, one of two beside another, on the threads of explorer.threads
-(which keep GNU OpenMP from sleeping between parallel regions). Gradio's limits are
+`MODEL_CONCURRENCY` (2) requests at a time (`compute`). A request that finds explorer.threads' wide
+thread free runs there with the CPUs' share of the requests then running (every CPU alone); one that
+starts while the wide thread is busy runs single-threaded on a narrow thread (which keeps GNU OpenMP
+from sleeping between parallel regions). Gradio's limits are
 otherwise per event: a dozen events at two each let two dozen requests share two cores. The others
 wait in one line, and the page shows each its position; `QUEUE["max_size"]` waiting requests at
 most, then "queue full". Events that only pick an example or switch the model stay out of the group
 (a slow Hub download must not hold a compute slot); the completions (long) share a second group of
 1, so they never take every slot. Why two at once with one thread each rather than one at a time
 with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.25x (a 64-sample grid
-or a manifold 1.5x), so two requests side by side get more done; in an 8-client soak on 2 cores,
+or a manifold 1.5x), so two requests side by side get more done; in an 8-client soak on 2 cores
+(bench/soak.py, measured at aec4148, before
+explorer.threads, while GNU OpenMP slept between regions in both settings, and not re-measured),
 3.6 against 2.6 calls/s and a median latency of 1.1 against 3.0 s (processing alone: 0.6 against
 0.3 s, the idle latency being 0.36 s). A request that finds the machine idle still gets both cores
 (1.5x on a 64-sample grid or a manifold).
@@ -117,8 +120,8 @@ def compute_threads() -> ComputeThreads:
 
 def compute(fn=None, **gpu_options):
     """Decorator of every handler that runs a model: ZeroGPU's allocation where there is one (`gpu`,
-    with its options), and on CPU a thread of explorer.threads with the request's share of the cores:
-    all of them for a request that finds the machine idle, one beside another request."""
+    with its options), and on CPU a thread of explorer.threads: the wide one with the CPUs' share of
+    the running requests when it is free (all of them alone), else a single-threaded narrow one."""
     if fn is None:
         return lambda f: compute(f, **gpu_options)
     allocated = gpu(**gpu_options)(fn) if gpu_options else gpu(fn)
