@@ -245,3 +245,17 @@ def test_input_gradients_only_runs_the_folded_form_and_leaves_the_parameters_alo
     assert out.grad_fn is not None and all(p.grad is None for p in net.parameters())
     with pytest.raises(RuntimeError):  # the folded form holds no path to the parameters
         torch.autograd.grad(out.sum(), [net.stem.bias])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_channel_affine_off_the_cpu_computes_what_the_cpu_batch_norm_form_does(dtype):
+    # cuDNN refuses the eps-0 batch norm the CPU path uses, so other devices take the broadcast form
+    from realnvp.nets import broadcast_channel_affine, channel_affine
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 5, 4, 6, generator=g, dtype=torch.float32).to(dtype)
+    scale, shift = (torch.randn(5, generator=g, dtype=torch.float32) for _ in range(2))  # the folded form keeps float32
+    expected = x.float() * scale[None, :, None, None] + shift[None, :, None, None]
+    tolerance = 1e-6 if dtype == torch.float32 else 3e-2
+    for out in (channel_affine(x, scale, shift), broadcast_channel_affine(x, scale, shift)):
+        assert out.dtype == dtype
+        torch.testing.assert_close(out.float(), expected, rtol=tolerance, atol=tolerance)
