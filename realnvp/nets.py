@@ -147,7 +147,10 @@ class ResNet(nn.Module):
     # log-dets stay in full precision, and evaluation (every reported figure) is never autocast.
     autocast_dtype: torch.dtype | None = None
 
-    _fold_cache: tuple | None = None
+    # {dtype: (key of the parameters and buffers, FoldedResNet)}: one entry per dtype, so that
+    # requests in float32 (densities) and bfloat16 (sampling) on other threads neither evict each
+    # other's weights nor hand each other theirs
+    _fold_cache: dict | None = None
 
     def train(self, mode: bool = True):
         self._fold_cache = None
@@ -157,17 +160,22 @@ class ResNet(nn.Module):
         """The folded evaluation weights (convolutions in `dtype` if given), rebuilt when any
         parameter or buffer has changed."""
         tensors = [*self.parameters(), *self.buffers()]
-        key = (tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors), dtype)
-        if self._fold_cache is None or self._fold_cache[0] != key:
-            # normal tensors even when first built under inference_mode, so that a later call
-            # that takes gradients with respect to the input can save them for backward
-            with torch.inference_mode(False), torch.no_grad():
-                head_bn, _, head_conv = self.head
-                folded = FoldedResNet(self.stem.weight, self.stem.bias, tuple(block.folded() for block in self.blocks),
-                                      *batch_norm_affine(head_bn), head_conv.weight, head_conv.bias)
-                folded = folded.to(dtype or self.stem.bias.dtype)
-            self._fold_cache = (key, folded)
-        return self._fold_cache[1]
+        key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+        cache = self._fold_cache
+        if cache is None:
+            cache = self._fold_cache = {}
+        entry = cache.get(dtype)
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        # normal tensors even when first built under inference_mode, so that a later call
+        # that takes gradients with respect to the input can save them for backward
+        with torch.inference_mode(False), torch.no_grad():
+            head_bn, _, head_conv = self.head
+            folded = FoldedResNet(self.stem.weight, self.stem.bias, tuple(block.folded() for block in self.blocks),
+                                  *batch_norm_affine(head_bn), head_conv.weight, head_conv.bias)
+            folded = folded.to(dtype or self.stem.bias.dtype)
+        cache[dtype] = (key, folded)
+        return folded
 
     def _forward_folded(self, x: Tensor, y: Tensor | None) -> Tensor:
         """The folded network, in the sampling dtype when one is set (the weights cast once and

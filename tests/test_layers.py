@@ -259,3 +259,55 @@ def test_channel_affine_off_the_cpu_computes_what_the_cpu_batch_norm_form_does(d
     for out in (channel_affine(x, scale, shift), broadcast_channel_affine(x, scale, shift)):
         assert out.dtype == dtype
         torch.testing.assert_close(out.float(), expected, rtol=tolerance, atol=tolerance)
+
+
+def test_folded_weights_of_two_dtypes_live_side_by_side_and_are_rebuilt_on_change():
+    # densities (float32) and sampling (bfloat16) run on other threads of the app at the same time:
+    # each dtype keeps its own folded weights instead of evicting the other's
+    net = randomize_(ResNet(3, 6, 8, 2), seed=8).float().eval()
+    full, reduced = net._folded(), net._folded(torch.bfloat16)
+    assert full.stem_weight.dtype == torch.float32 and reduced.stem_weight.dtype == torch.bfloat16
+    assert net._folded() is full and net._folded(torch.bfloat16) is reduced
+    with torch.no_grad():
+        net.stem.bias.add_(0.5)
+    rebuilt = net._folded(torch.bfloat16)
+    assert rebuilt is not reduced and net._folded() is not full
+    net.train()
+    net.eval()
+    assert net._folded(torch.bfloat16) is not rebuilt
+
+
+def test_folded_network_under_two_threads_in_two_dtypes():
+    # the app's soak once failed with "Input type (BFloat16) and bias type (float)": a sampling
+    # request got the float32 weights another thread's density request had just cached
+    import sys
+    import threading
+
+    from realnvp.precision import sampling_precision
+
+    net = randomize_(ResNet(3, 6, 8, 2), seed=9).float().eval()
+    x = torch.randn(1, 3, 4, 4, dtype=torch.float32)
+    errors, start = [], threading.Barrier(2)
+
+    def run(dtype):
+        start.wait()
+        try:
+            with torch.no_grad(), sampling_precision(dtype):
+                for i in range(300):
+                    if i % 50 == 0:
+                        net.stem.bias.add_(0.0)  # an in-place change: every dtype's weights are rebuilt
+                    assert net(x).dtype == torch.float32
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(dtype,)) for dtype in (None, torch.bfloat16)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads between almost any two bytecodes
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
