@@ -11,11 +11,11 @@ most, then "queue full". Events that only pick an example or switch the model st
 (a slow Hub download must not hold a compute slot); the completions (long) share a second group of
 1, so they never take every slot. Why two at once with one thread each rather than one at a time
 with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.25x (a 64-sample grid
-or a manifold 1.5x), so two requests side by side get more done; in an 8-client soak on 2 cores
-(bench/soak.py, measured at aec4148, before
-explorer.threads, while GNU OpenMP slept between regions in both settings, and not re-measured),
-3.6 against 2.6 calls/s and a median latency of 1.1 against 3.0 s (processing alone: 0.6 against
-0.3 s, the idle latency being 0.36 s). A request that finds the machine idle still gets both cores
+or a manifold 1.5x), so two requests side by side get more done. In an 8-client soak on 2 cores (bench/soak.py, 600 s,
+at 7dcd027): 3.74 against 3.51 calls/s (`REALNVP_CONCURRENCY=1`), median latency 0.59 against
+2.33 s, short actions on `mnist` 0.4-0.65 against 2.2-2.3 s; the price is the completions, which
+wait in their own saturated queue of one (median 10-12 s against 2.7-3.0 s in the single line).
+A request that finds the machine idle still gets both cores
 (1.5x on a 64-sample grid or a manifold).
 
 Memory (issue #11; bench/soak.py measures it). What grew under load, and its bound here:
