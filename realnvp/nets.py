@@ -159,6 +159,7 @@ class ResNet(nn.Module):
     def _folded(self, dtype: torch.dtype | None = None) -> FoldedResNet:
         """The folded evaluation weights (convolutions in `dtype` if given), rebuilt when any
         parameter or buffer has changed."""
+        dtype = dtype or self.stem.bias.dtype  # one entry for "the model's dtype", named or not
         tensors = [*self.parameters(), *self.buffers()]
         key = tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
         cache = self._fold_cache
@@ -173,7 +174,7 @@ class ResNet(nn.Module):
             head_bn, _, head_conv = self.head
             folded = FoldedResNet(self.stem.weight, self.stem.bias, tuple(block.folded() for block in self.blocks),
                                   *batch_norm_affine(head_bn), head_conv.weight, head_conv.bias)
-            folded = folded.to(dtype or self.stem.bias.dtype)
+            folded = folded.to(dtype)
         cache[dtype] = (key, folded)
         return folded
 

@@ -268,6 +268,7 @@ def test_folded_weights_of_two_dtypes_live_side_by_side_and_are_rebuilt_on_chang
     full, reduced = net._folded(), net._folded(torch.bfloat16)
     assert full.stem_weight.dtype == torch.float32 and reduced.stem_weight.dtype == torch.bfloat16
     assert net._folded() is full and net._folded(torch.bfloat16) is reduced
+    assert net._folded(torch.float32) is full  # the model's dtype, named or not, is one entry
     with torch.no_grad():
         net.stem.bias.add_(0.5)
     rebuilt = net._folded(torch.bfloat16)
