@@ -25,6 +25,7 @@ from train.data import (
     ToUnitInterval,
     build_datasets,
     histogram_baseline_bpd,
+    photo_short_sides,
     read_idx,
 )
 
@@ -236,6 +237,33 @@ def test_photos_scales(fake_photos):
         # shorter side = the scale, or the native size: photographs are never upscaled
         assert min(height, width) == min(region.scale, min(native))
         assert abs(width / height - native[1] / native[0]) < 0.05
+
+
+def test_photo_short_sides():
+    assert photo_short_sides(32) == (64, 128, 256)  # the test protocol
+    assert photo_short_sides(32, 4) == (64, 76, 91, 108, 128, 152, 181, 215, 256)
+    assert photo_short_sides(32, 2)[::2] == photo_short_sides(32)  # finer sets keep the protocol's sides
+    with pytest.raises(ValueError, match="at least 1"):
+        photo_short_sides(32, 0)
+
+
+def test_photos_scales_per_octave_train_only(fake_photos):
+    """More training scales: the training crops come from every side, equally; validation and
+    test are the very same crops as without the option."""
+    train, val, test, _ = build_datasets("photos", image_size=FAKE_CROP, photo_scales_per_octave=2)
+    _, val1, test1, _ = build_datasets("photos", image_size=FAKE_CROP)
+    sides = photo_short_sides(FAKE_CROP, 2)  # 16, 23, 32, 45, 64
+    assert {r.scale for r in train.regions} == set(sides) and len(sides) == 5
+    scales = [train.regions[train.crop_params(i).region].scale for i in range(1000)]
+    assert all(150 < scales.count(s) < 250 for s in sides)
+    for a, b in ((val, val1), (test, test1)):
+        assert {r.scale for r in a.regions} == {16, 32, 64}
+        assert [a.crop_params(i) for i in range(0, 1000, 37)] == [b.crop_params(i) for i in range(0, 1000, 37)]
+    for region in train.regions:  # each side is a downscale of the whole photograph, never an enlargement
+        native = {"a": (75, 110), "b": (40, 60), "m1": (90, 130), "m2": (100, 70)}[region.name]
+        assert min(region.pixels.shape[1:]) == min(region.scale, min(native))
+    with pytest.raises(ValueError, match="photos data set"):
+        build_datasets("digits", photo_scales_per_octave=2)
 
 
 def test_photos_flips_in_train_only(fake_photos):

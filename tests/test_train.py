@@ -416,6 +416,12 @@ def test_shifted_training_changes_the_batches_resumes_exactly_and_is_on_the_card
     assert same_weights(tmp_path / "straight" / "last", tmp_path / "killed" / "last")
 
 
+def test_photo_scales_refused_for_other_data_sets(tmp_path):
+    with pytest.raises(TrainingError, match="--photo-scales 4: only the photos data set has scales"):
+        Trainer(small_config(tmp_path / "digits", photo_scales=4), command="test", log=lambda *_: None)
+    assert not (tmp_path / "digits").exists(), "refused before anything is written"
+
+
 def test_init_from_a_run_with_another_split_warns_with_the_count(tmp_path):
     first = Trainer(small_config(tmp_path / "first", seed=3), command="test", log=lambda *_: None)
     first.save("best")

@@ -79,6 +79,10 @@ class TrainConfig:
     max_shift: int = resumable(0, "augmentation: move each training image by a random offset of up to this many "
                                   "pixels in each direction (edge pixels repeated); 0 = off", "data",
                                check=AT_LEAST_0, legacy=0)
+    photo_scales: int = resumable(1, "augmentation for --dataset photos: training crops come from this many shorter "
+                                     "sides per octave between 2 and 8 crop sizes (1 = the test protocol's 2, 4 and "
+                                     "8; 4 = nine sides, 64 to 256 px for 32x32 crops); validation and test are "
+                                     "unchanged", "data", check=AT_LEAST_1, legacy=1)
     download: bool = resumable(True, "download missing torchvision data (--no-download: fail instead)", "data")
     workers: int = resumable(0, "data-loading worker processes for evaluation and the histogram baseline (training "
                                 "batches are assembled in the main process, in the seeded order)", "data",

@@ -114,9 +114,13 @@ class Trainer:
         if config.batch_size % self.world_size:
             raise TrainingError(f"batch size {config.batch_size} must be divisible by the {self.world_size} processes")
 
+        if config.photo_scales != 1 and config.dataset != "photos":
+            raise TrainingError(f"--photo-scales {config.photo_scales}: only the photos data set has scales "
+                                f"(this run's data set is {config.dataset}); leave it at 1")
         self.train_set, self.val_set, self.test_set, self.info = build_datasets(
             config.dataset, root=config.root, image_size=config.image_size, val_fraction=config.val_fraction,
-            seed=config.seed, download=config.download, folder=config.folder)
+            seed=config.seed, download=config.download, folder=config.folder,
+            photo_scales_per_octave=config.photo_scales)
         if config.num_classes and (self.info.num_classes is None or config.num_classes < self.info.num_classes):
             raise TrainingError(f"--num-classes {config.num_classes}: data set {config.dataset} has "
                                 f"{self.info.num_classes or 'no'} labels")
@@ -205,6 +209,8 @@ class Trainer:
         parts = [f"Adam, rate {c.lr:g} (warm-up {c.warmup_steps} steps, cosine decay to {c.min_lr_fraction:g} of it), "
                  f"batch {c.batch_size}", f"objective {objective} + {c.scale_l2:g} x L2 of the weight-norm scales",
                  clip, weights]
+        if c.photo_scales > 1:
+            parts.append(f"training crops from {c.photo_scales} shorter sides per octave")
         if c.max_shift:
             parts.append(f"training images shifted by up to {c.max_shift} pixel{'s' if c.max_shift > 1 else ''}")
         return "; ".join(parts)
