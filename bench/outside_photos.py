@@ -36,6 +36,12 @@ def regions_of(path: Path, crop_size: int) -> list[PhotoRegion]:
     return scale_regions(path.stem, scaled_to_short_sides(image, sides), sides, crop_size)
 
 
+def protocol_crops(path: Path, crop_size: int, count: int, seed: int = 0) -> torch.Tensor:
+    """``count`` fixed crops of the photograph at ``path`` by the test protocol, as a float32 batch."""
+    crops = PhotoCrops(regions_of(path, crop_size), count, crop_size, flip=False, seed=seed, stream=7)
+    return torch.stack([crops[i][0] for i in range(len(crops))])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+", type=Path)
@@ -50,8 +56,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     totals = {"model": [], "webp": [], "png": []}
     for path in args.files:
-        crops = PhotoCrops(regions_of(path, size), args.crops, size, flip=False, seed=args.seed, stream=7)
-        images = torch.stack([crops[i][0] for i in range(len(crops))])
+        images = protocol_crops(path, size, args.crops, args.seed)
         ours = np.array(per_image_bpd(model, torch.utils.data.TensorDataset(images, torch.zeros(len(images))),
                                       torch.device("cpu")))
         webp, png = codec_bits_per_dim(images, "webp"), codec_bits_per_dim(images, "png")

@@ -24,9 +24,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from outside_photos import regions_of  # noqa: E402
+from outside_photos import protocol_crops  # noqa: E402
 from realnvp import RealNVP  # noqa: E402
-from train.data import PhotoCrops, build_datasets  # noqa: E402
+from train.data import build_datasets  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
 OUTSIDE = (("gradio", "media_assets/images/cheetah.jpg"), ("gradio", "test_data/cheetah2.jpg"),
@@ -59,8 +59,7 @@ def main() -> None:
     _, val, test, _ = build_datasets("photos")
     sets: dict[str, torch.utils.data.Dataset] = {"flower": val}
     for path in args.files or default_files():
-        crops = PhotoCrops(regions_of(path, 32), args.crops, 32, flip=False, seed=0, stream=7)
-        images = torch.stack([crops[i][0] for i in range(len(crops))])
+        images = protocol_crops(path, 32, args.crops)
         sets[path.stem] = torch.utils.data.TensorDataset(images, torch.zeros(len(images)))
     print("| checkpoint | " + " | ".join(sets) + f" | **mean of {len(sets)}** |" + (" test |" if args.test else ""))
     print("|---" * (len(sets) + 2 + args.test) + "|")
