@@ -54,6 +54,15 @@ class ResidualBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return x + self.body(x)
 
+    def start_as_identity(self) -> None:
+        """Zero the output convolution (its weight-norm scale and bias), so that the block is the
+        identity: a block added to a trained network leaves its function unchanged. Gradients
+        still reach the scale, so the block learns from the first step."""
+        conv = self.body[-1]
+        with torch.no_grad():
+            conv.parametrizations.weight.original0.zero_()
+            conv.bias.zero_()
+
     def folded(self) -> FoldedBlock:
         """The evaluation-mode block as x + conv2(relu(conv1'(relu(x * scale + shift)))),
         conv1' = conv1 followed by bn2 (folded into its weight and bias)."""

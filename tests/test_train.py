@@ -403,6 +403,33 @@ def test_init_from_starts_from_the_saved_weights_and_refuses_another_shape(tmp_p
                 command="test", log=lambda *_: None)
 
 
+def test_init_from_with_more_blocks_keeps_the_density_and_the_added_blocks_learn(tmp_path):
+    first = Trainer(small_config(tmp_path / "first", amp="off", num_blocks=1), command="test", log=lambda *_: None)
+    for _ in range(3):
+        first.train_step()
+    first.save("best")
+    logs = []
+    grown = Trainer(small_config(tmp_path / "grown", amp="off", num_blocks=3, init_from=str(tmp_path / "first" / "best")),
+                    command="test", log=logs.append)
+    assert any("2 residual blocks added to each s/t network" in line for line in logs)
+    saved = RealNVP.from_pretrained(tmp_path / "first" / "best").eval()
+    x = saved.dequantize(torch.stack([first.test_set[i][0] for i in range(16)]).double(),
+                         generator=torch.Generator().manual_seed(0)).float()
+    grown.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(grown.model.log_prob(x), saved.log_prob(x), rtol=0, atol=1e-4)
+    grown.model.train()
+    added = grown.model.scales[0].checkerboard[0].net.blocks[2]
+    before = added.body[-1].weight.detach().clone()
+    assert not before.any(), "an added block starts as the identity"
+    grown.train_step()
+    assert added.body[-1].weight.detach().abs().sum() > 0, "and learns from the first step"
+    grown.save("best")
+    with pytest.raises(TrainingError, match="num_blocks: 3 there, 1 here"):
+        Trainer(small_config(tmp_path / "shrunk", num_blocks=1, init_from=str(tmp_path / "grown" / "best")),
+                command="test", log=lambda *_: None)
+
+
 def test_shifted_training_changes_the_batches_resumes_exactly_and_is_on_the_card(tmp_path, monkeypatch):
     shifted = dict(max_shift=1, steps=6, eval_every=3, checkpoint_every=2)
     Trainer(small_config(tmp_path / "plain", **{**shifted, "max_shift": 0}), command="test", log=lambda *_: None).run()

@@ -96,7 +96,8 @@ class TrainConfig:
                                 "needs a labelled data set)", "model", SHAPE, check=AT_LEAST_0)
     init_from: str | None = fixed(None, "start from the weights of a saved model (a directory with config.json and "
                                         "model.safetensors, e.g. an earlier run's RUN/best); its architecture must "
-                                        "match the model options", "model", "the starting weights are part of the run")
+                                        "match the model options, except that --num-blocks may be larger: the "
+                                        "added residual blocks start as the identity", "model", "the starting weights are part of the run")
     bn_statistics: str = fixed("batch", "what the flow's batch norms normalize with in training: this batch's "
                                         "statistics, or the paper's appendix E running averages updated by the "
                                         "batch (averaged)", "model", SHAPE, choices=("batch", "averaged"),

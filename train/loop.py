@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from realnvp import NonFiniteError, RealNVP
+from realnvp.nets import ResNet
 from realnvp.precision import fast_dtype
 from realnvp.preprocess import bits_per_dim, dequantize
 
@@ -73,17 +74,30 @@ def first_non_finite_gradient(model: torch.nn.Module) -> str | None:
     return next(name for name, g in grads if not torch.isfinite(g).all())
 
 
-def starting_weights(directory: str, model: RealNVP) -> dict[str, torch.Tensor]:
-    """The weights of the saved model in `directory` for `model` (--init-from), refused with
-    what differs when the two architectures do not match."""
+def load_starting_weights(directory: str, model: RealNVP) -> int:
+    """Load the saved model in `directory` into `model` (--init-from) and return how many residual
+    blocks per s/t network were added. The architectures must match, except that `model` may have
+    more residual blocks: those follow the saved ones and start as the identity, so the grown
+    model computes exactly the saved model's density (function-preserving growth). Refused with
+    what differs otherwise."""
     saved = RealNVP.from_pretrained(directory)
     ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
+    added = ours.get("num_blocks", 0) - theirs.get("num_blocks", 0)
     differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
-               if ours.get(k) != theirs.get(k)]
+               if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)]
     if differs:
         raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
-                            "give the same model options")
-    return saved.state_dict()
+                            "give the same model options (--num-blocks may be larger: the added blocks start as "
+                            "the identity)")
+    missing, unexpected = model.load_state_dict(saved.state_dict(), strict=False)
+    new_blocks = [block for net in model.modules() if isinstance(net, ResNet)
+                  for block in list(net.blocks)[theirs["num_blocks"]:]]
+    new_keys = {f"{name}.{key}" for name, module in model.named_modules() if module in new_blocks
+                for key in module.state_dict()}
+    assert not unexpected and set(missing) <= new_keys, "only the added blocks lack saved weights"
+    for block in new_blocks:
+        block.start_as_identity()
+    return added
 
 
 # ----------------------------------------------------------------------------- the trainer
@@ -131,7 +145,10 @@ class Trainer:
                              num_levels=self.info.num_levels,
                              bn_training_statistics=config.bn_statistics).to(self.device)
         if config.init_from:
-            self.model.load_state_dict(starting_weights(config.init_from, self.model))
+            added = load_starting_weights(config.init_from, self.model)
+            if self.rank == 0 and added:
+                self.log(f"--init-from {config.init_from}: {added} residual blocks added to each s/t network, "
+                         "starting as the identity")
             if self.rank == 0 and (warning := self.validation_warning(config.init_from)):
                 self.log(warning)
         use_amp = config.amp == "bf16" or (config.amp == "auto" and fast_dtype(self.device) == torch.bfloat16)
