@@ -10,10 +10,10 @@ from typing import Any
 
 import gradio as gr
 
-from . import handlers
+from . import handlers, validation
 from .registry import LoadedModel, app_registry, distinct_examples
 from . import animations
-from .validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE
+from .validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE, user_errors
 from .widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, SuggestionBox, class_choices, class_dropdown,
                       example_gallery, example_items, image_input, invert_radio, output_image, suggestion_box,
                       suggestion_updates)
@@ -113,6 +113,25 @@ def single_image_controls(bound: ModelBound, pick: int, prefix: str) -> tuple[gr
     return image, class_choice, invert
 
 
+def images_checked(trigger, images: list[tuple[gr.Image, str]], api_name: str, optional: tuple[gr.Image, ...] = ()):
+    """`trigger` wired to a quick check of the image inputs (given, decodable; `validation.readable_image`)
+    with no outputs. Chain the handler on the result with `.success`: a refused image
+    then shows its message alone and the outputs keep their last results, where an error raised by the
+    handler would mark every output with an error badge and blank its images. API callers call the
+    handler's own endpoint, which makes the same checks."""
+    names = [what for _, what in images]
+    required = [component not in optional for component, _ in images]
+
+    @user_errors
+    def check_images(*values):
+        for value, what, needed in zip(values, names, required):
+            validation.readable_image(value, what, needed)
+
+    # queued like every event (a refusal off the queue reaches the page as a bare HTTP 500, no message)
+    return trigger(check_images, [component for component, _ in images], None, show_progress="hidden",
+                   api_name=f"check_{api_name}", api_visibility="private")
+
+
 def seed_box(label="Seed") -> gr.Number:
     return gr.Number(0, label=label, precision=0, minimum=0, maximum=MAX_SEED)
 
@@ -188,12 +207,16 @@ def interpolate_tab(bound: ModelBound) -> None:
                                          buttons=["download", "fullscreen"], scale=2)
                     animation_file = gr.File(label="Animation file", elem_id="animate-file", scale=1)
                 animation_note = gr.Markdown(label="note", elem_id="animate-note")
-        manifold_button.click(handlers.manifold, [bound.picker, *corners, class_choice, invert, grid_size],
-                              [manifold, manifold_note], api_name="manifold")
-        pair_button.click(handlers.interpolate, [bound.picker, *corners[:2], class_choice, invert, steps],
-                          [pair, pair_note], api_name="interpolate")
-        animate_button.click(handlers.animate, [bound.picker, *corners, class_choice, invert, walk, frames, fps, fmt],
-                             [animation, animation_file, animation_note], api_name="animate")
+        corner_names = [(corner, f"Corner {i + 1}") for i, corner in enumerate(corners)]
+        images_checked(manifold_button.click, corner_names, "manifold").success(
+            handlers.manifold, [bound.picker, *corners, class_choice, invert, grid_size], [manifold, manifold_note],
+            api_name="manifold")
+        images_checked(pair_button.click, corner_names[:2], "interpolate").success(
+            handlers.interpolate, [bound.picker, *corners[:2], class_choice, invert, steps], [pair, pair_note],
+            api_name="interpolate")
+        images_checked(animate_button.click, corner_names, "animate").success(
+            handlers.animate, [bound.picker, *corners, class_choice, invert, walk, frames, fps, fmt],
+            [animation, animation_file, animation_note], api_name="animate")
         gallery.select(handlers.fill_corner, [bound.picker, target], [*corners, target],
                        api_name="pick_corner", api_visibility="private")
     bound.corners = corners
@@ -220,8 +243,9 @@ def per_scale_tab(bound: ModelBound) -> None:
                                              height=230, allow_preview=True, object_fit="contain", format="png",
                                              elem_id="per-scale-output", elem_classes="pixelated")
                 note = gr.Markdown(label="note", elem_id="per-scale-note")
-        button.click(handlers.per_scale, [bound.picker, image, class_choice, invert, resolution, mode, temperature,
-                                          seed], [reconstructions, note], api_name="per_scale")
+        images_checked(button.click, [(image, "image")], "per_scale").success(
+            handlers.per_scale, [bound.picker, image, class_choice, invert, resolution, mode, temperature, seed],
+            [reconstructions, note], api_name="per_scale")
 
 
 def mix_scales_tab(bound: ModelBound) -> None:
@@ -246,7 +270,8 @@ def mix_scales_tab(bound: ModelBound) -> None:
                                    columns=5, height=260, allow_preview=True, object_fit="contain", format="png",
                                    elem_id="mix-output", elem_classes="pixelated")
                 note = gr.Markdown(label="note", elem_id="mix-note")
-        button.click(handlers.mix_scales, [bound.picker, image_a, image_b, class_choice, invert, resolution],
+        images_checked(button.click, [(image_a, "Image A"), (image_b, "Image B")], "mix_scales").success(
+            handlers.mix_scales, [bound.picker, image_a, image_b, class_choice, invert, resolution],
                      [mixed, note], api_name="mix_scales")
         gallery.select(handlers.fill_pair, [bound.picker, target], [image_a, image_b, target],
                        api_name="pick_mix", api_visibility="private")
@@ -280,8 +305,9 @@ def likelihood_tab(bound: ModelBound) -> None:
                                          interactive=False, elem_id="likelihood-breakdown")
                 histogram = output_image("Among the test images", "likelihood-histogram", 320)
                 note = gr.Markdown(label="note", elem_id="likelihood-note")
-        button.click(handlers.likelihood, [bound.picker, image, class_choice, invert, resolution],
-                     [heatmap, bpd, breakdown, histogram, note, bits_file, sizes], api_name="likelihood")
+        images_checked(button.click, [(image, "image")], "likelihood").success(
+            handlers.likelihood, [bound.picker, image, class_choice, invert, resolution],
+            [heatmap, bpd, breakdown, histogram, note, bits_file, sizes], api_name="likelihood")
 
 
 def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
@@ -354,13 +380,14 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
         region.change(lambda choice: (gr.update(visible=choice == "rectangle"), gr.update(visible=choice == "brush")),
                       region, [rectangle, brush], api_name="complete_region", api_visibility="private",
                       show_progress="hidden")
-        button.click(handlers.complete, [bound.picker, image, class_choice, invert, top, bottom, left, right, steps,
-                                         learning_rate, seed], [completed, curve, note], api_name="complete",
-                     concurrency_limit=1)
-        samples_button.click(handlers.completions,
-                             [bound.picker, image, class_choice, invert, region, top, bottom, left, right, brush,
-                              method, count, search_steps, langevin_steps, sample_temperature, learning_rate, seed],
-                             [samples, samples_note], api_name="completions", concurrency_limit=1)
+        images_checked(button.click, [(image, "image")], "complete").success(
+            handlers.complete, [bound.picker, image, class_choice, invert, top, bottom, left, right, steps,
+                                learning_rate, seed], [completed, curve, note], api_name="complete",
+            concurrency_limit=1)
+        images_checked(samples_button.click, [(image, "image")], "completions").success(
+            handlers.completions, [bound.picker, image, class_choice, invert, region, top, bottom, left, right, brush,
+                                   method, count, search_steps, langevin_steps, sample_temperature, learning_rate,
+                                   seed], [samples, samples_note], api_name="completions", concurrency_limit=1)
 
 
 def classify_tab(bound: ModelBound) -> None:
@@ -382,7 +409,8 @@ def classify_tab(bound: ModelBound) -> None:
                 chart = output_image("p(class | image)", "classify-output", 300)
                 label = gr.Label(num_top_classes=3, label="Most likely classes", elem_id="classify-label")
                 note = gr.Markdown(label="note", elem_id="classify-note")
-        button.click(handlers.classify, [bound.picker, image, invert], [chart, label, note], api_name="classify")
+        images_checked(button.click, [(image, "image")], "classify").success(
+            handlers.classify, [bound.picker, image, invert], [chart, label, note], api_name="classify")
     bound.singles.append((image, 1))
     bound.inverts.append(invert)
     bound.galleries.append(gallery)
@@ -415,7 +443,8 @@ def ood_tab(bound: ModelBound) -> None:
                                      label="AUROC of telling the data sets apart (1 = perfectly, 0.5 = chance)",
                                      interactive=False, elem_id="ood-table")
                 note = gr.Markdown(label="note", elem_id="ood-note")
-        button.click(handlers.ood, [bound.picker, image, invert, other, codec], [chart, table, note], api_name="ood")
+        images_checked(button.click, [(image, "image")], "ood", optional=(image,)).success(
+            handlers.ood, [bound.picker, image, invert, other, codec], [chart, table, note], api_name="ood")
     bound.singles.append((image, 2))
     bound.inverts.append(invert)
     bound.galleries.append(gallery)

@@ -16,7 +16,7 @@ import torch
 
 from realnvp import CheckpointError, NonFiniteError, explore
 
-from .images import ImageInputError, prepare_image
+from .images import ImageInputError, open_image, prepare_image
 
 log = logging.getLogger("realnvp.app")
 
@@ -128,19 +128,39 @@ def class_label(model, choice, x: torch.Tensor | None = None) -> tuple[int | Non
 def model_input(model, image, invert_choice="auto", resolution="model", what="image") -> torch.Tensor:
     """An uploaded or example image file -> (1, C, H, W) input of `model`, on the model's device:
     at the model's size, or at its own (capped at MAX_SIDE, cropped to the size multiple)."""
-    if image is None or image == "":
-        raise gr.Error(NO_IMAGE if what == "image" else f"{what} is empty: upload an image or pick an example.")
-    if isinstance(image, dict):  # a FileData dict, e.g. from an API call with a raw payload
-        image = image.get("path")
+    image = image_path(image, what)
     one_of(resolution, "resolution", ("model", "own"))
     try:
         x = prepare_image(image, model.in_channels, model.image_size if resolution == "model" else None,
                           model.num_levels, multiple=model.size_multiple, max_side=MAX_SIDE,
                           invert=invert(invert_choice))
     except ImageInputError as error:
-        prefix = "" if what == "image" else f"{what}: "
-        raise gr.Error(prefix + str(error)) from None
+        raise image_error(error, what) from None
     return x.to(next(model.parameters()).device)
+
+
+def image_path(image, what: str = "image"):
+    """The file of an image input, refused when there is none."""
+    if image is None or image == "":
+        raise gr.Error(NO_IMAGE if what == "image" else f"{what} is empty: upload an image or pick an example.")
+    if isinstance(image, dict):  # a FileData dict, e.g. from an API call with a raw payload
+        image = image.get("path")
+    return image
+
+
+def image_error(error: ImageInputError, what: str) -> gr.Error:
+    return gr.Error(("" if what == "image" else f"{what}: ") + str(error))
+
+
+def readable_image(image, what: str = "image", required: bool = True) -> None:
+    """model_input's checks of the file alone, without the model: there is one (when `required`) and
+    it decodes. Refused with the same message model_input gives."""
+    if not required and image in (None, ""):
+        return
+    try:
+        open_image(image_path(image, what))
+    except ImageInputError as error:
+        raise image_error(error, what) from None
 
 
 def uploaded_file(path: str) -> str:

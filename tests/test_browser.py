@@ -252,8 +252,10 @@ def test_ood_tab(page):
     shot(page, "12-ood")
 
 
-def test_bad_upload_shows_a_message(page, tmp_path):
+def test_bad_upload_shows_a_message_and_keeps_the_results(page, tmp_path):
     open_tab(page, "Likelihood")
+    heatmap, bpd = image_src(page, "#likelihood-heatmap"), page.locator("#likelihood-bpd input").input_value()
+    assert heatmap and bpd, "the likelihood test before this one left results"
     fake = tmp_path / "notes.png"
     fake.write_text("not an image at all\n" * 10)
     page.locator("#likelihood-image input[type=file]").set_input_files(str(fake))
@@ -261,6 +263,11 @@ def test_bad_upload_shows_a_message(page, tmp_path):
     toast = page.locator(".toast-body", has_text="is not an image format this app can read")
     toast.first.wait_for()
     assert "Traceback" not in page.content()
+    page.wait_for_timeout(500)  # any status the outputs were going to show has arrived with the toast
+    for output in ("#likelihood-heatmap", "#likelihood-bpd", "#likelihood-note", "#likelihood-histogram"):
+        assert page.locator(output).get_by_text("Error", exact=True).count() == 0, f"{output} shows an error badge"
+    assert image_src(page, "#likelihood-heatmap") == heatmap, "the last heatmap is still shown"
+    assert page.locator("#likelihood-bpd input").input_value() == bpd
     shot(page, "06-error")
 
 

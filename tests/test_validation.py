@@ -92,6 +92,26 @@ def test_model_input(tmp_path):
     assert message(error).startswith("Corner 3: broken.png is not an image format this app can read")
 
 
+def test_readable_image_refuses_what_model_input_refuses_with_the_same_message(tmp_path):
+    model = tiny_model(size=8, dtype=torch.float32)
+    photo = png_file(tmp_path / "photo.png", np.random.default_rng(0).integers(0, 256, (30, 20), dtype=np.uint8))
+    broken, empty = tmp_path / "broken.png", tmp_path / "empty.jpg"
+    broken.write_text("not an image")
+    empty.write_bytes(b"")
+    validation.readable_image(photo)
+    validation.readable_image({"path": photo}, "Image A")
+    validation.readable_image(None, required=False)
+    for image, what in ((None, "image"), ("", "Corner 2"), (str(broken), "Corner 3"), (str(empty), "image"),
+                        ({"path": str(broken)}, "Image B")):
+        with pytest.raises(gr.Error) as refused:
+            validation.readable_image(image, what)
+        with pytest.raises(gr.Error) as by_model_input:
+            validation.model_input(model, image, what=what)
+        assert message(refused) == message(by_model_input), (image, what)
+    with pytest.raises(gr.Error, match="broken.png is not an image format"):
+        validation.readable_image(str(broken), required=False)  # optional, but given: still read
+
+
 def test_uploaded_file_must_lie_in_the_upload_folder(tmp_path):
     import shutil
     import tempfile
