@@ -4,12 +4,54 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import hashlib  # noqa: E402
+
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from realnvp.checks import randomize_  # noqa: E402,F401  (re-exported for the tests)
 from realnvp.checks import random_model as tiny_model  # noqa: E402
+from train import photo_manifest  # noqa: E402
 
 
 @pytest.fixture
 def make_tiny_model():
     return tiny_model
+
+
+# ----------------------------------------------------------------------------- photographs
+FAKE_CROP = 8  # scales: shorter sides 16, 32 and 64 px
+
+
+def fake_photo(rng, height, width):
+    """A smooth gradient with a few solid rectangles: edges and flat areas, like a photo."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    image = np.stack([xx * 255 // width, yy * 255 // height, (xx + yy) * 127 // (height + width)], -1)
+    for _ in range(4):
+        top, left = rng.integers(0, height - 8), rng.integers(0, width - 8)
+        image[top : top + rng.integers(4, 30), left : left + rng.integers(4, 30)] = rng.integers(0, 256, 3)
+    return image.astype(np.uint8)
+
+
+@pytest.fixture
+def fake_photos(tmp_path, monkeypatch):
+    """A manifest of generated PNGs: 3 test and 1 validation photographs (required sources),
+    2 training ones from a required source and 2 from the optional one. Returns the optional
+    source's directory (delete it to simulate a machine without mate-backgrounds)."""
+    rng = np.random.default_rng(0)
+    dirs = {s: tmp_path / s for s in (photo_manifest.SKIMAGE, photo_manifest.SKLEARN, photo_manifest.MATE)}
+    layout = [("t1", "skimage", "test", 70, 90), ("t2", "sklearn", "test", 80, 80), ("t3", "skimage", "test", 66, 100),
+              ("v1", "sklearn", "val", 72, 96), ("a", "skimage", "train", 75, 110), ("b", "skimage", "train", 40, 60),
+              ("m1", "mate-backgrounds", "train", 90, 130), ("m2", "mate-backgrounds", "train", 100, 70)]
+    photos = []
+    for name, source, split, height, width in layout:
+        dirs[source].mkdir(exist_ok=True)
+        path = dirs[source] / f"{name}.png"
+        Image.fromarray(fake_photo(rng, height, width)).save(path)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        photos.append(photo_manifest.Photo(name, source, path.name, sha, split, "generated", "CC0"))
+    monkeypatch.setattr(photo_manifest, "PHOTOS", tuple(photos))
+    monkeypatch.setattr(photo_manifest, "source_dir", dirs.__getitem__)
+    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", dirs[photo_manifest.MATE])
+    return dirs[photo_manifest.MATE]

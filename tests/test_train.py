@@ -449,6 +449,16 @@ def test_photo_scales_refused_for_other_data_sets(tmp_path):
     assert not (tmp_path / "digits").exists(), "refused before anything is written"
 
 
+def test_photo_scales_reach_the_card_recipe(tmp_path, fake_photos):
+    from conftest import FAKE_CROP
+
+    config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, steps=2,
+                          eval_every=2, checkpoint_every=2)
+    Trainer(config, command="test", log=lambda *_: None).run()
+    card = (tmp_path / "photos" / "last" / "README.md").read_text()
+    assert "training crops from 4 shorter sides per octave" in card
+
+
 def test_init_from_a_run_with_another_split_warns_with_the_count(tmp_path):
     first = Trainer(small_config(tmp_path / "first", seed=3), command="test", log=lambda *_: None)
     first.save("best")
