@@ -443,6 +443,19 @@ def test_shifted_training_changes_the_batches_resumes_exactly_and_is_on_the_card
     assert same_weights(tmp_path / "straight" / "last", tmp_path / "killed" / "last")
 
 
+def test_keep_evaluated_keeps_each_evaluated_model(tmp_path):
+    out = tmp_path / "run"
+    Trainer(small_config(out, keep_evaluated=True, ema_decay=0.9), command="test", log=lambda *_: None).run()
+    kept = sorted(p.name for p in out.glob("step-*"))
+    assert kept == ["step-0000004", "step-0000008"]
+    assert sorted(p.name for p in (out / "step-0000008").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    assert same_weights(out / "step-0000008", out / "last"), "the averaged weights, as last/ saves them"
+    assert not same_weights(out / "step-0000004", out / "step-0000008")
+    RealNVP.from_pretrained(out / "step-0000004")
+    Trainer(small_config(tmp_path / "plain", steps=4), command="test", log=lambda *_: None).run()
+    assert not list((tmp_path / "plain").glob("step-*")), "off by default"
+
+
 def test_photo_scales_refused_for_other_data_sets(tmp_path):
     with pytest.raises(TrainingError, match="--photo-scales 4: only the photos data set has scales"):
         Trainer(small_config(tmp_path / "digits", photo_scales=4), command="test", log=lambda *_: None)

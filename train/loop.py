@@ -245,6 +245,11 @@ class Trainer:
             save_checkpoint(self.out / name, self.model, self.optimizer, self.state(), self.card(test_bpd, val_bpd),
                             tensors=raw)
 
+    def save_model(self, name: str, test_bpd=None, val_bpd=None) -> None:
+        """Write OUT/NAME with the model alone (the moving average with --ema-decay) and its card."""
+        with self.evaluation_weights():
+            save_checkpoint(self.out / name, self.model, model_card=self.card(test_bpd, val_bpd))
+
     def load(self, name: str = "last", quiet: bool = False) -> None:
         directory = self.out / name
         recover(directory)
@@ -423,6 +428,8 @@ class Trainer:
                     if result["val_bpd"] < self.best_val:
                         self.best_val = result["val_bpd"]
                         self.save("best", test_bpd=result["test_bpd"], val_bpd=result["val_bpd"])
+                    if config.keep_evaluated:
+                        self.save_model(f"step-{self.step:07d}", test_bpd=result["test_bpd"], val_bpd=result["val_bpd"])
             if self.step % config.checkpoint_every == 0 or at_end:
                 if is_main and not evaluating:
                     # the training curve between evaluations (the card's curves.png draws it)
