@@ -140,9 +140,10 @@ class TrainConfig:
     eval_every: int = resumable(500, "steps between evaluations on validation and test", "run", check=AT_LEAST_1)
     eval_batch_size: int = resumable(500, "batch size for evaluation", "run", check=AT_LEAST_1)
     checkpoint_every: int = resumable(250, "steps between checkpoints of OUT/last", "run", check=AT_LEAST_1)
-    keep_evaluated: bool = resumable(False, "also keep the model of every evaluation as OUT/step-NNNNNNN (its "
-                                            "averaged weights and card, no training state), to choose among them "
-                                            "afterwards on other data (e.g. bench/photo_selection.py)", "run")
+    keep_evaluated: bool = resumable(False, "also keep the model of every evaluation in OUT, a directory per "
+                                            "evaluation named after its step (the averaged weights and card, no "
+                                            "training state), to choose among them afterwards on other data (e.g. "
+                                            "bench/photo_selection.py)", "run")
     push_to_hub: str | None = resumable(None, "publish the best checkpoint to the Hugging Face Hub at the end",
                                         "run", metavar="REPO_ID")
 

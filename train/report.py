@@ -40,6 +40,14 @@ def read_metrics(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def curve_limits(train: list[float], evaluations: list[float]) -> tuple[float, float]:
+    """The bits/dim axis: the early spikes of the training curve may be cut off, an evaluation never is."""
+    values = train + evaluations
+    low = min(values)
+    high = min(max(values), low + 3 * max(1e-3, (sorted(values)[len(values) // 2] - low)) + 0.5)
+    return low - 0.05, max([high] + evaluations) + 0.02
+
+
 def plot_curves(metrics: list[dict], path: Path, baseline_bpd: float | None = None) -> None:
     train = [(m["step"], m["train_bpd"]) for m in metrics if m.get("train_bpd") is not None]
     val = [(m["step"], m["val_bpd"]) for m in metrics if m.get("val_bpd") is not None]
@@ -52,11 +60,8 @@ def plot_curves(metrics: list[dict], path: Path, baseline_bpd: float | None = No
         ax.axhline(baseline_bpd, color="grey", linestyle="--", label=f"per-pixel histogram ({baseline_bpd:.2f})")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("bits/dim")
-    values = [v for _, v in train + val + test]
-    if values:
-        low = min(values)
-        high = min(max(values), low + 3 * max(1e-3, (sorted(values)[len(values) // 2] - low)) + 0.5)
-        ax.set_ylim(low - 0.05, high)
+    if train or val or test:
+        ax.set_ylim(*curve_limits([v for _, v in train], [v for _, v in val + test]))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
