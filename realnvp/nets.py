@@ -39,6 +39,14 @@ def wn_conv3x3(in_channels: int, out_channels: int, bias: bool = True) -> nn.Mod
     return weight_norm(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias))
 
 
+def zero_output(conv: nn.Module) -> None:
+    """Zero a weight-normalized convolution (its scale g and its bias): its output is then zero, while
+    gradients still reach g, so it learns from the first step."""
+    with torch.no_grad():
+        conv.parametrizations.weight.original0.zero_()
+        conv.bias.zero_()
+
+
 class ResidualBlock(nn.Module):
     """x + conv(relu(bn(conv(relu(bn(x))))))  (pre-activation residual block)."""
 
@@ -55,13 +63,9 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
     def start_as_identity(self) -> None:
-        """Zero the output convolution (its weight-norm scale and bias), so that the block is the
-        identity: a block added to a trained network leaves its function unchanged. Gradients
-        still reach the scale, so the block learns from the first step."""
-        conv = self.body[-1]
-        with torch.no_grad():
-            conv.parametrizations.weight.original0.zero_()
-            conv.bias.zero_()
+        """Zero the output convolution, so that the block is the identity: a block added to a trained
+        network leaves its function unchanged."""
+        zero_output(self.body[-1])
 
     def folded(self) -> FoldedBlock:
         """The evaluation-mode block as x + conv2(relu(conv1'(relu(x * scale + shift)))),
@@ -146,10 +150,7 @@ class ResNet(nn.Module):
         self.blocks = nn.Sequential(*[ResidualBlock(hidden_channels) for _ in range(num_blocks)])
         self.head = nn.Sequential(nn.BatchNorm2d(hidden_channels), nn.ReLU(),
                                   wn_conv3x3(hidden_channels, out_channels))
-        head_conv = self.head[-1]
-        with torch.no_grad():
-            head_conv.parametrizations.weight.original0.zero_()
-            head_conv.bias.zero_()
+        zero_output(self.head[-1])
 
     # Mixed precision for the convolutions of the training forward only (set through
     # RealNVP.set_autocast); the output returns in the input's dtype so scales, shifts and

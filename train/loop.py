@@ -90,12 +90,11 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
                             "give the same model options (--num-blocks may be larger: the added blocks start as "
                             "the identity)")
     missing, unexpected = model.load_state_dict(saved.state_dict(), strict=False)
-    new_blocks = [block for net in model.modules() if isinstance(net, ResNet)
-                  for block in list(net.blocks)[theirs["num_blocks"]:]]
-    new_keys = {f"{name}.{key}" for name, module in model.named_modules() if module in new_blocks
-                for key in module.state_dict()}
+    new_blocks = {f"{name}.blocks.{i}": block for name, net in model.named_modules() if isinstance(net, ResNet)
+                  for i, block in enumerate(net.blocks) if i >= theirs["num_blocks"]}
+    new_keys = {f"{prefix}.{key}" for prefix, block in new_blocks.items() for key in block.state_dict()}
     assert not unexpected and set(missing) <= new_keys, "only the added blocks lack saved weights"
-    for block in new_blocks:
+    for block in new_blocks.values():
         block.start_as_identity()
     return added
 
