@@ -279,12 +279,13 @@ def model_info_endpoint(default_model: str):
     """The `/model_info` function, its `model_name` defaulting to the app's default model."""
 
     def model_info(model_name: str = default_model) -> dict:
-        """What a model is: description, shape, classes, scales, reference test bits/dim, example names,
-        classifier figures (class-conditional models) and the data sets of its out-of-distribution figures."""
+        """What a model is: description, where its files came from ("bundled" or "hub"), shape, classes,
+        scales, reference test bits/dim, example names, classifier figures (class-conditional models) and
+        the data sets of its out-of-distribution figures."""
         loaded = app_registry().load(model_name)
         model = loaded.model
         ref = loaded.reference or {}
-        return {"name": loaded.name, "requested": model_name, "message": loaded.message,
+        return {"name": loaded.name, "requested": model_name, "message": loaded.message, "source": loaded.source,
                 "description": describe(loaded), "channels": model.in_channels,
                 "image_size": model.image_size, "num_scales": model.num_scales, "num_classes": model.num_classes,
                 "size_multiple": model.size_multiple, "dataset": ref.get("dataset"),

@@ -6,11 +6,15 @@
   live in `assets/examples/NAME/`.
 - Hub models are repo ids listed in the environment variable `REALNVP_HUB_MODELS`
   (comma-separated) and/or in `models.json` at the repository root (a JSON list of repo ids).
+  An entry of models.json may instead be `{"repo_id": "OWNER/NAME", "bundled_copy": "DIR"}`: the
+  bundled model `DIR` is a copy of that Hub model, used only when the Hub model cannot be loaded
+  (the menu lists the repo id alone). A Space built by train.publish_space lists its models so.
 
 Listing never touches the network. A Hub model is fetched only when it is picked: from the
 local Hugging Face cache first, then (unless `HF_HUB_OFFLINE=1`) from the Hub in a worker
-thread with a time limit. When that fails, `load` returns the bundled default model with a
-message saying why, so the app keeps working without the Hub.
+thread with a time limit. When that fails, `load` returns the model's bundled copy if it has one,
+else the default model, with a message saying why, so the app keeps working without the Hub. The
+default model is a bundled one or a Hub model with a bundled copy, so that the page can always be built.
 
 Memory: only configured models can be loaded (an unknown name gets the default with a message), and
 at most `MAX_LOADED` of them are kept (the default always; the least recently used other one leaves
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import dataclasses
 import functools
 import json
 import logging
@@ -57,11 +62,13 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model the app can show: `source` is "bundled" (a local directory) or "hub" (a repo id)."""
+    """One model the app can show: `source` is "bundled" (a local directory) or "hub" (a repo id);
+    a Hub model may have a bundled copy (a local directory) to use when the Hub model cannot be loaded."""
 
     name: str
     source: str
     location: str
+    bundled_copy: str = ""
 
 
 @dataclass
@@ -76,10 +83,30 @@ class LoadedModel:
     examples: list[Path] = field(default_factory=list)
     message: str = ""
     requested: str = ""
+    source: str = "bundled"  # where its files came from: "bundled" (the app's assets) or "hub" (a Hub snapshot)
 
     @property
     def fell_back(self) -> bool:
         return bool(self.message)
+
+
+def read_models_file(models_file: Path | None) -> tuple[list, list[str]]:
+    """The entries of models.json (absent or empty: none), and warnings if it is not a JSON list."""
+    if models_file is None or not Path(models_file).is_file():
+        return [], []
+    try:
+        listed = json.loads(Path(models_file).read_text(encoding="utf-8") or "[]")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return [], [f"{Path(models_file).name} is not valid JSON ({error}); ignoring it"]
+    if not isinstance(listed, list):
+        return [], [f"{Path(models_file).name} must hold a JSON list of repo ids; ignoring it"]
+    return listed, []
+
+
+def _entry_repo_id(item) -> str | None:
+    if isinstance(item, dict):
+        item = item.get("repo_id")
+    return item.strip() if isinstance(item, str) and item.strip() else None
 
 
 def hub_ids_from_config(env: str | None = None, models_file: Path | None = MODELS_FILE) -> tuple[list[str], list[str]]:
@@ -87,17 +114,8 @@ def hub_ids_from_config(env: str | None = None, models_file: Path | None = MODEL
     without duplicates; and warnings about entries that are not valid repo ids."""
     env = os.environ.get(HUB_ENV, "") if env is None else env
     candidates = [part.strip() for part in env.split(",") if part.strip()]
-    warnings = []
-    if models_file is not None and Path(models_file).is_file():
-        try:
-            listed = json.loads(Path(models_file).read_text(encoding="utf-8") or "[]")
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            listed = []
-            warnings.append(f"{Path(models_file).name} is not valid JSON ({error}); ignoring it")
-        if not isinstance(listed, list):
-            warnings.append(f"{Path(models_file).name} must hold a JSON list of repo ids; ignoring it")
-            listed = []
-        candidates += [item.strip() for item in listed if isinstance(item, str) and item.strip()]
+    listed, warnings = read_models_file(models_file)
+    candidates += [repo_id for repo_id in map(_entry_repo_id, listed) if repo_id]
     ids = []
     for repo_id in candidates:
         if not _REPO_ID.match(repo_id) or "--" in repo_id or ".." in repo_id or len(repo_id) > 96:
@@ -105,6 +123,13 @@ def hub_ids_from_config(env: str | None = None, models_file: Path | None = MODEL
         elif repo_id not in ids:
             ids.append(repo_id)
     return ids, warnings
+
+
+def bundled_copies_from_config(models_file: Path | None = MODELS_FILE) -> dict[str, str]:
+    """{repo id: bundled model name} from the models.json entries that name a bundled copy."""
+    listed, _ = read_models_file(models_file)
+    return {item["repo_id"].strip(): item["bundled_copy"] for item in listed
+            if isinstance(item, dict) and _entry_repo_id(item) and isinstance(item.get("bundled_copy"), str)}
 
 
 def find_examples(directory: Path) -> list[Path]:
@@ -153,12 +178,14 @@ class ModelRegistry:
     def __init__(self, models_dir: Path | str = MODELS_DIR, examples_dir: Path | str = EXAMPLES_DIR,
                  hub_ids: list[str] | None = None, default: str | None = None, device: torch.device | str | None = None,
                  cache_dir: str | None = None, timeout: float = 20.0, retry_after: float = 60.0, downloader=None,
-                 max_loaded: int = MAX_LOADED):
+                 max_loaded: int = MAX_LOADED, bundled_copies: dict[str, str] | None = None):
         self.models_dir = Path(models_dir)
         self.examples_dir = Path(examples_dir)
         self.warnings: list[str] = []
         if hub_ids is None:
             hub_ids, self.warnings = hub_ids_from_config()
+            bundled_copies = bundled_copies_from_config() if bundled_copies is None else bundled_copies
+        bundled_copies = bundled_copies or {}
         self.device = torch.device(device) if device is not None else default_device()
         self.cache_dir = cache_dir
         self.timeout = timeout
@@ -170,18 +197,30 @@ class ModelRegistry:
             for directory in sorted(self.models_dir.iterdir()):
                 if (directory / "config.json").is_file():
                     self._entries[directory.name] = ModelEntry(directory.name, "bundled", str(directory))
+        copied = {}  # bundled name -> the Hub model it is a copy of (the menu lists the Hub model only)
         for repo_id in hub_ids:
-            if repo_id not in self._entries:
-                self._entries[repo_id] = ModelEntry(repo_id, "hub", repo_id)
-        bundled = [n for n, e in self._entries.items() if e.source == "bundled"]
+            if repo_id in self._entries:
+                continue
+            copy = self._entries.get(bundled_copies.get(repo_id, ""))
+            if repo_id in bundled_copies and (copy is None or copy.source != "bundled"):
+                self.warnings.append(f"{repo_id}: its bundled copy {bundled_copies[repo_id]!r} is not a bundled model")
+                copy = None
+            if copy is not None:
+                del self._entries[copy.name]
+                copied[copy.name] = repo_id
+            self._entries[repo_id] = ModelEntry(repo_id, "hub", repo_id, copy.location if copy else "")
+        self._copy_examples = {repo_id: self.examples_dir / name for name, repo_id in copied.items()}
+        local = [n for n, e in self._entries.items() if e.source == "bundled" or e.bundled_copy]  # files here
         if default is None:
-            default = os.environ.get(DEFAULT_ENV) or (PREFERRED_DEFAULT if PREFERRED_DEFAULT in bundled else None)
-        if default is not None and default not in bundled:
-            instead = bundled[0] if bundled else "none"
+            preferred = copied.get(PREFERRED_DEFAULT, PREFERRED_DEFAULT)
+            default = os.environ.get(DEFAULT_ENV) or (preferred if preferred in local else None)
+        default = copied.get(default, default)  # a bundled model that is a copy stands for its Hub model
+        if default is not None and default not in local:
+            instead = local[0] if local else "none"
             self.warnings.append(f"default model {default!r} is not a bundled model; using {instead}")
             default = None
-        if default is None and bundled:
-            default = bundled[0]
+        if default is None and local:
+            default = local[0]
         if default is None:
             raise CheckpointError(f"no bundled model found in {self.models_dir} (expected NAME/config.json and "
                                   f"NAME/model.safetensors); run `python -m train.export` first")
@@ -190,13 +229,14 @@ class ModelRegistry:
         self._loaded: collections.OrderedDict[str, LoadedModel] = collections.OrderedDict()  # least recent first
         self._lock = threading.Lock()
         self._pending: dict[str, concurrent.futures.Future] = {}
+        self._copies: dict[str, LoadedModel] = {}  # bundled copies loaded in place of their Hub models
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="hub-download")
 
     # ------------------------------------------------------------------ listing
     def names(self) -> list[str]:
-        """Every model name, bundled ones first (the default leading), then Hub repo ids."""
+        """Every model name, the default first, then bundled ones, then Hub repo ids."""
         names = list(self._entries)
-        return sorted(names, key=lambda n: (self._entries[n].source != "bundled", n != self.default_name))
+        return sorted(names, key=lambda n: (n != self.default_name, self._entries[n].source != "bundled"))
 
     def entry(self, name: str) -> ModelEntry:
         if name not in self._entries:
@@ -226,9 +266,9 @@ class ModelRegistry:
                 loaded = self._load_directory(name, directory, find_examples(self.examples_dir / name))
             else:
                 directory = self._fetch(entry.location)
-                loaded = self._load_directory(name, directory, find_examples(directory / "examples"))
+                loaded = self._load_directory(name, directory, find_examples(directory / "examples"), source="hub")
         except Exception as error:  # noqa: BLE001 - any failure becomes a message, the app goes on
-            if name == self.default_name:
+            if name == self.default_name and not entry.bundled_copy:
                 raise
             where = "the Hub" if entry.source == "hub" else entry.location
             log.warning("could not load %s: %s", name, error)
@@ -249,17 +289,37 @@ class ModelRegistry:
             return loaded
 
     def _fallback(self, requested: str, message: str) -> LoadedModel:
+        entry = self._entries.get(requested)
+        if entry is not None and entry.bundled_copy:
+            try:
+                copy = self._load_copy(entry)
+            except Exception as error:  # noqa: BLE001 - a broken copy: the default stands in, unless it is the default
+                if requested == self.default_name:
+                    raise
+                log.warning("could not load the bundled copy of %s: %s", requested, error)
+            else:
+                return dataclasses.replace(copy, message=f"{message}; showing its bundled copy instead.")
         default = self.load(self.default_name)
         text = f"{message}; showing the bundled model {default.name!r} instead."
         return LoadedModel(default.name, default.model, default.directory, default.reference, default.examples,
-                           message=text, requested=requested)
+                           message=text, requested=requested, source=default.source)
 
-    def _load_directory(self, name: str, directory: Path, examples: list[Path]) -> LoadedModel:
+    def _load_copy(self, entry: ModelEntry) -> LoadedModel:
+        """The bundled copy of a Hub model, loaded once (a broken copy raises CheckpointError)."""
+        with self._lock:
+            if entry.name in self._copies:
+                return self._copies[entry.name]
+        loaded = self._load_directory(entry.name, Path(entry.bundled_copy),
+                                      find_examples(self._copy_examples[entry.name]))
+        with self._lock:
+            return self._copies.setdefault(entry.name, loaded)
+
+    def _load_directory(self, name: str, directory: Path, examples: list[Path], source: str = "bundled") -> LoadedModel:
         model = RealNVP.from_pretrained(directory)
         model.requires_grad_(False)  # inference only; completion takes gradients w.r.t. pixels
         model = model.to(self.device).eval()
         model.sampling_dtype = fast_sampling_dtype(self.device)  # bf16 sample grids where bf16 is native
-        return LoadedModel(name, model, directory, read_reference(directory), examples, requested=name)
+        return LoadedModel(name, model, directory, read_reference(directory), examples, requested=name, source=source)
 
     def _fetch(self, repo_id: str) -> Path:
         """The local snapshot directory of `repo_id`: from the cache, else downloaded with a time limit."""
@@ -292,6 +352,35 @@ class ModelRegistry:
         return snapshot_download(repo_id, cache_dir=self.cache_dir, allow_patterns=HUB_FILES,
                                  local_files_only=local_files_only, etag_timeout=min(10.0, self.timeout))
 
+    # ------------------------------------------------------------------ availability
+    def unavailable(self) -> list[str]:
+        """One line for each Hub model that cannot be loaded now: not in the local cache while
+        HF_HUB_OFFLINE is set (online, a model that is not cached is downloaded when picked).
+        Looks only at the local cache."""
+        from huggingface_hub import constants
+
+        if not constants.HF_HUB_OFFLINE:
+            return []
+        lines = []
+        for entry in self._entries.values():
+            if entry.source != "hub":
+                continue
+            try:
+                self._download(entry.location, local_files_only=True)
+            except Exception:  # noqa: BLE001 - LocalEntryNotFoundError, or a cache it cannot read
+                instead = "its bundled copy" if entry.bundled_copy else f"the bundled model {self.default_name!r}"
+                lines.append(f"{entry.name} is unavailable: not in the local Hugging Face cache and HF_HUB_OFFLINE "
+                             f"is set (picking it shows {instead})")
+        return lines
+
+    def hub_cache_folders(self) -> list[Path]:
+        """The local cache folder of each Hub model (snapshots and the files they link to), where
+        the app may serve its example images from."""
+        from huggingface_hub import constants
+
+        cache = Path(self.cache_dir or constants.HF_HUB_CACHE)
+        return [cache / ("models--" + e.location.replace("/", "--")) for e in self._entries.values() if e.source == "hub"]
+
     # ------------------------------------------------------------------ descriptions
     def describe(self, loaded: LoadedModel) -> str:
         """Markdown: what the model is, what it was trained on, its test bits/dim."""
@@ -299,9 +388,12 @@ class ModelRegistry:
         kind = f"class-conditional ({model.num_classes} classes)" if model.num_classes else "unconditional"
         colour = {1: "greyscale", 3: "RGB"}.get(model.in_channels, f"{model.in_channels}-channel")
         params = sum(p.numel() for p in model.parameters())
-        source = self._entries.get(loaded.name)
-        bundled = source is None or source.source == "bundled"
-        where = "bundled" if bundled else f"[{loaded.name}](https://huggingface.co/{loaded.name})"
+        entry = self._entries.get(loaded.name)
+        if entry is None or entry.source == "bundled":
+            where = "bundled"
+        else:
+            link = f"[{loaded.name}](https://huggingface.co/{loaded.name})"
+            where = link if loaded.source == "hub" else f"bundled copy of {link}"
         size = f"{model.image_size}×{model.image_size}"
         text = (f"**{loaded.name}** ({where}): {kind} Real NVP on {colour} {size} images, "
                 f"{model.num_scales} scales, {params / 1e6:.2f} M parameters")

@@ -198,8 +198,9 @@ def share_queue(demo, limit: int | None = None) -> None:
             fn.concurrency_id, fn.concurrency_limit = MODEL_QUEUE, limit
 
 
-def launch_options(**look) -> dict:
+def launch_options(extra_paths=(), **look) -> dict:
     """Arguments of `demo.launch` besides the page's look (`css`, `theme`); tests add their own host
-    and port, a Space sets them by environment."""
-    return dict(max_file_size=MAX_FILE_SIZE, allowed_paths=[str(ASSETS)], state_session_capacity=MAX_SESSIONS,
-                **look)
+    and port, a Space sets them by environment. Files are served from the bundled assets and from
+    `extra_paths` (directories)."""
+    return dict(max_file_size=MAX_FILE_SIZE, allowed_paths=[str(ASSETS), *map(str, extra_paths)],
+                state_session_capacity=MAX_SESSIONS, **look)

@@ -1,4 +1,4 @@
-"""Import app.py for the app tests, with two extra Hub models that never touch the network
+"""Build app.py's page for the app tests, with two extra Hub models that never touch the network
 (HF_HUB_OFFLINE=1 is set by conftest.py):
 
 - `test/tiny-rgb`: a tiny randomly initialised 3-channel 16x16 RealNVP in a hand-built
@@ -10,11 +10,13 @@ Also starts the app on a free port (`launch`), as a Space would run it, plus hos
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import socket
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 import torch
@@ -42,10 +44,10 @@ def build_hf_cache(cache: Path) -> None:
     (repo / "refs" / "main").write_text(SNAPSHOT)
 
 
-def import_app():
-    """app.py, imported once per test session with the test Hub models configured."""
-    if "app" in sys.modules:
-        return sys.modules["app"]
+@functools.cache
+def import_app() -> types.SimpleNamespace:
+    """app.py's page, built once per test session with the test Hub models configured, and what
+    app.py launches it with: `demo`, `QUEUE`, `launch_options`, and `__file__` (app.py's path)."""
     from huggingface_hub import constants
 
     assert constants.HF_HUB_OFFLINE, "conftest.py must set HF_HUB_OFFLINE=1 before huggingface_hub is imported"
@@ -56,7 +58,9 @@ def import_app():
     os.environ["REALNVP_HUB_MODELS"] = f"{RGB_REPO},{MISSING_REPO}"
     sys.path.insert(0, str(ROOT))
     try:
-        return importlib.import_module("app")
+        app = importlib.import_module("app")
+        return types.SimpleNamespace(demo=app.build_demo(), QUEUE=app.QUEUE, launch_options=app.launch_options,
+                                     __file__=app.__file__)
     finally:
         if previous is None:
             os.environ.pop("REALNVP_HUB_MODELS", None)

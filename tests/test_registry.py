@@ -227,3 +227,60 @@ def test_at_most_max_loaded_models_are_kept(tmp_path):
     assert again is not beta and same_model(again.model, beta.model)
     assert list(registry._loaded) == ["alpha", "beta"]
     assert registry.load("alpha").name == "alpha" and len(registry._loaded) == 2
+
+
+# ----------------------------------------------------------------------------- Hub models with a bundled copy
+def test_models_json_entries_may_name_a_bundled_copy(tmp_path):
+    from explorer.registry import bundled_copies_from_config
+
+    models_file = tmp_path / "models.json"
+    models_file.write_text(json.dumps([{"repo_id": "me/realnvp-mnist", "bundled_copy": "mnist"}, "me/realnvp-photos",
+                                       {"repo_id": "bad id"}, {"bundled_copy": "orphan"}]))
+    ids, warnings = hub_ids_from_config("", models_file)
+    assert ids == ["me/realnvp-mnist", "me/realnvp-photos"] and "bad id" in warnings[0]
+    assert bundled_copies_from_config(models_file) == {"me/realnvp-mnist": "mnist"}
+
+
+def copy_registry(tmp_path, cache):
+    models, examples = make_assets(tmp_path, names=("mnist", "beta"))
+    return ModelRegistry(models, examples, hub_ids=["me/realnvp-mnist", "me/other"], cache_dir=str(cache),
+                         bundled_copies={"me/realnvp-mnist": "mnist"}, device="cpu")
+
+
+def test_hub_model_with_a_bundled_copy_is_listed_once_and_loads_from_the_cache(tmp_path):
+    cache = tmp_path / "hf-cache"
+    expected = make_hf_cache(cache, "me/realnvp-mnist", seed=5)
+    registry = copy_registry(tmp_path, cache)
+    assert registry.names() == ["me/realnvp-mnist", "beta", "me/other"]  # the copy `mnist` is not listed
+    assert registry.default_name == "me/realnvp-mnist"
+    loaded = registry.load()
+    assert (loaded.name, loaded.source, loaded.message) == ("me/realnvp-mnist", "hub", "")
+    assert loaded.directory.name == SNAPSHOT and same_model(loaded.model, expected)
+    assert "([me/realnvp-mnist](https://huggingface.co/me/realnvp-mnist))" in registry.describe(loaded)
+    assert registry.unavailable() == ["me/other is unavailable: not in the local Hugging Face cache and "
+                                      "HF_HUB_OFFLINE is set (picking it shows the bundled model 'me/realnvp-mnist')"]
+    assert registry.hub_cache_folders() == [cache / "models--me--realnvp-mnist", cache / "models--me--other"]
+
+
+def test_hub_model_without_the_hub_falls_back_to_its_bundled_copy(tmp_path):
+    registry = copy_registry(tmp_path, tmp_path / "empty-cache")
+    loaded = registry.load("me/realnvp-mnist")  # the default: the page can be built without the Hub
+    assert (loaded.name, loaded.source) == ("me/realnvp-mnist", "bundled")
+    assert loaded.message.startswith("could not reach the Hub for me/realnvp-mnist: ")
+    assert loaded.message.endswith("; showing its bundled copy instead.")
+    assert same_model(loaded.model, tiny_model(size=8, dtype=torch.float32, seed=0))  # the bundled `mnist`
+    assert [p.name for p in loaded.examples] == ["digit0_0.png", "digit1_0.png"]  # the copy's examples
+    assert registry.load("me/realnvp-mnist").model is loaded.model  # the copy is loaded once
+    assert "bundled copy of [me/realnvp-mnist]" in registry.describe(loaded)
+    other = registry.load("me/other")
+    assert other.name == "me/realnvp-mnist" and "showing the bundled model 'me/realnvp-mnist' instead" in other.message
+    assert [line.split(" is unavailable")[0] for line in registry.unavailable()] == ["me/realnvp-mnist", "me/other"]
+    assert "picking it shows its bundled copy" in registry.unavailable()[0]
+
+
+def test_a_missing_bundled_copy_is_reported_and_the_hub_model_listed_alone(tmp_path):
+    models, examples = make_assets(tmp_path, names=("alpha",))
+    registry = ModelRegistry(models, examples, hub_ids=["me/realnvp-mnist"], bundled_copies={"me/realnvp-mnist": "mnist"},
+                             cache_dir=str(tmp_path / "empty"), device="cpu")
+    assert "its bundled copy 'mnist' is not a bundled model" in registry.warnings[0]
+    assert registry.names() == ["alpha", "me/realnvp-mnist"] and registry.default_name == "alpha"
