@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None, api=None) -> int:
     from huggingface_hub import HfApi, get_token
 
     owner = args.owner
+    if not hub_staging.MODELS_DIR.is_dir():
+        print(f"error: no bundled models in {hub_staging.MODELS_DIR}: run this from a checkout of the repository",
+              file=sys.stderr)
+        return 2
     try:
         if not args.dry_run:
             token = get_token()
