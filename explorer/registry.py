@@ -373,6 +373,37 @@ class ModelRegistry:
                              f"is set (picking it shows {instead})")
         return lines
 
+    def prefetch(self) -> None:
+        """Start downloading every Hub model that is not in the local cache, in the background (not
+        offline), so that picking one later is quick and its config is known to suggestions. A pick
+        while its download runs waits for it as usual (`_fetch`)."""
+        from huggingface_hub import constants
+
+        if constants.HF_HUB_OFFLINE:
+            return
+        for entry in self._entries.values():
+            if entry.source == "hub" and self._cached_config(entry.location) is None:
+                with self._lock:
+                    if entry.location not in self._pending:
+                        self._pending[entry.location] = self._pool.submit(self._download, entry.location,
+                                                                          local_files_only=False)
+
+    def local_config(self, name: str) -> Path | None:
+        """The config.json of model `name` already on this machine, without loading it: a bundled
+        model's, a Hub model's in the local cache, else its bundled copy's; None if there is none."""
+        entry = self._entries.get(name)
+        if entry is None:
+            return None
+        cached = self._cached_config(entry.location) if entry.source == "hub" else None
+        directory = entry.location if entry.source == "bundled" else entry.bundled_copy
+        return cached or (Path(directory) / "config.json" if directory else None)
+
+    def _cached_config(self, repo_id: str) -> Path | None:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(repo_id, "config.json", cache_dir=self.cache_dir)
+        return Path(cached) if isinstance(cached, str) else None
+
     def hub_cache_folders(self) -> list[Path]:
         """The local cache folder of each Hub model (snapshots and the files they link to), where
         the app may serve its example images from."""

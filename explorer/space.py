@@ -25,6 +25,7 @@ def build_demo() -> gr.Blocks:
         log.warning(warning)
     demo = layout.build_page()
     runtime.share_queue(demo)  # one queue for every event that runs a model
+    registry.prefetch()  # the Hub models download in the background (a Space: at each start)
     return demo
 
 

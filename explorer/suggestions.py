@@ -1,4 +1,5 @@
-"""Which bundled model suits an image better than the selected one: a colour photo on a greyscale
+"""Which model (bundled, or a Hub model whose config.json is already on this machine) suits an
+image better than the selected one: a colour photo on a greyscale
 model (it would be seen in grey) is offered the colour model, a digit-like greyscale image on a
 colour model is offered the greyscale one. A suggestion never changes what an event computes: the
 page shows it beside the image with a button that switches the model picker, and the events' notes
@@ -110,14 +111,11 @@ def _read_spec(path: str, mtime: int) -> Spec | None:
 
 
 def bundled_spec(registry, name: str) -> Spec | None:
-    """The Spec of bundled model `name` (None for Hub models and unreadable configs)."""
-    try:
-        entry = registry.entry(name)
-    except KeyError:
+    """The Spec of model `name` from a config.json already on this machine (a bundled model, a Hub
+    model in the local cache or its bundled copy: nothing is downloaded); None without one."""
+    path = registry.local_config(name)
+    if path is None:
         return None
-    if entry.source != "bundled":
-        return None
-    path = Path(entry.location) / "config.json"
     try:
         return _read_spec(str(path), path.stat().st_mtime_ns)
     except OSError:
@@ -161,7 +159,7 @@ WANTS = {COLOUR: 3, DIGIT: 1}  # the input channels of a model suited to each ki
 
 
 def suggest(registry, loaded, images, need_classes: bool = False) -> Suggestion | None:
-    """The bundled model that suits `images` (one image or several, e.g. the two of Mix scales)
+    """The model (see bundled_spec) that suits `images` (one image or several, e.g. the two of Mix scales)
     better than `loaded` (see the module docstring), or None. Colour images want a colour model,
     digits a greyscale one, other images (grey, empty, unreadable) either: a model is suggested
     only when the images that want one all want the same kind, and `loaded` is not of that kind.

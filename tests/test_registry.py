@@ -284,3 +284,24 @@ def test_a_missing_bundled_copy_is_reported_and_the_hub_model_listed_alone(tmp_p
                              cache_dir=str(tmp_path / "empty"), device="cpu")
     assert "its bundled copy 'mnist' is not a bundled model" in registry.warnings[0]
     assert registry.names() == ["alpha", "me/realnvp-mnist"] and registry.default_name == "alpha"
+
+
+def test_local_config_and_prefetch_never_load_and_fetch_only_what_is_missing(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hf-cache"
+    make_hf_cache(cache, "me/realnvp-mnist")
+    registry = copy_registry(tmp_path, cache)
+    snapshot = cache / "models--me--realnvp-mnist" / "snapshots" / SNAPSHOT
+    assert registry.local_config("me/realnvp-mnist") == snapshot / "config.json"  # the cached Hub model's
+    assert registry.local_config("beta") == tmp_path / "models" / "beta" / "config.json"
+    assert registry.local_config("me/other") is None and registry.local_config("nope") is None
+    registry.prefetch()  # offline (conftest.py): nothing starts
+    assert registry._pending == {}
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    fetched = []
+    registry._download = lambda repo_id, local_files_only: fetched.append((repo_id, local_files_only)) or str(snapshot)
+    registry.prefetch()
+    registry._pending["me/other"].result(timeout=10)
+    assert fetched == [("me/other", False)] and list(registry._pending) == ["me/other"]  # not the cached one
+    assert registry._loaded == {}

@@ -111,6 +111,8 @@ def test_the_staged_space_loads_every_model_from_the_hub_cache(staged, tmp_path)
         example = snapshots[PHOTOS] / "examples" / "test_00.png"
         result = likelihood(client, PHOTOS, example)
         assert result[1] > 0 and "bits/dim" in result[4]
+        # a colour photo on the greyscale default: the cached colour model is offered, as in the checkout
+        assert f"Better suited: the `{PHOTOS}` model" in likelihood(client, DEFAULT, example)[4]
         # the Hub models' example images can be served (the page's galleries); the rest of the cache not
         assert served(url, example) == 200
         assert served(url, cache / "private.txt") == 403
