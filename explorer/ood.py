@@ -1,6 +1,6 @@
 """The out-of-distribution lab's data: a bundled model's precomputed ood.json (written by
 `python -m train.ood`), and the lossless-codec bits/dim of an uploaded image, computed exactly
-as train/baselines.py computes them for the test sets (tests/test_ood_lab.py checks they agree)."""
+as train/baselines.py computes them for the test sets (tests/test_app_extras.py checks they agree)."""
 from __future__ import annotations
 
 import functools
