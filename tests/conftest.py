@@ -53,5 +53,4 @@ def fake_photos(tmp_path, monkeypatch):
         photos.append(photo_manifest.Photo(name, source, path.name, sha, split, "generated", "CC0"))
     monkeypatch.setattr(photo_manifest, "PHOTOS", tuple(photos))
     monkeypatch.setattr(photo_manifest, "source_dir", dirs.__getitem__)
-    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", dirs[photo_manifest.MATE])
     return dirs[photo_manifest.MATE]

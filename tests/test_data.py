@@ -34,7 +34,7 @@ from train.data import (
 def no_system_data(monkeypatch):
     """Tests never depend on Debian's data packages being installed (or not)."""
     monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", Path("/nonexistent/fashion-mnist"))
-    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", Path("/nonexistent/mate/nature"))
+    monkeypatch.setattr(photo_manifest, "SYSTEM_DIRS", {s: Path("/nonexistent") / s for s in photo_manifest.SYSTEM_DIRS})
 
 
 def assert_quantized(x: torch.Tensor, num_levels: int) -> None:
@@ -209,6 +209,25 @@ def test_photo_short_sides():
     assert photo_short_sides(32, 2)[::2] == photo_short_sides(32)  # finer sets keep the protocol's sides
     with pytest.raises(ValueError, match="at least 1"):
         photo_short_sides(32, 0)
+    # higher training resolutions: from 64 px up to max_short_side, the protocol's sides kept
+    assert photo_short_sides(32, 2, 1024) == (64, 91, 128, 181, 256, 362, 512, 724, 1024)
+    assert photo_short_sides(32, 1, 700) == (64, 128, 256, 512)  # never beyond the maximum
+    with pytest.raises(ValueError, match="at least 64"):
+        photo_short_sides(32, 1, 40)
+
+
+def test_photos_max_side_train_only(fake_photos):
+    """--photo-max-side adds larger training sides (down-scales only); validation and test unchanged."""
+    train, val, test, _ = build_datasets("photos", image_size=FAKE_CROP, photo_max_side=128)
+    _, val1, test1, _ = build_datasets("photos", image_size=FAKE_CROP)
+    assert {r.scale for r in train.regions} == {16, 32, 64, 128}
+    for region in train.regions:
+        native = {"a": (75, 110), "b": (40, 60), "m1": (90, 130), "m2": (100, 70)}[region.name]
+        assert min(region.pixels.shape[1:]) == min(region.scale, min(native))
+    for a, b in ((val, val1), (test, test1)):
+        assert [a.crop_params(i) for i in range(0, 1000, 37)] == [b.crop_params(i) for i in range(0, 1000, 37)]
+    with pytest.raises(ValueError, match="photos data set"):
+        build_datasets("digits", photo_max_side=128)
 
 
 def test_photos_scales_per_octave_train_only(fake_photos):
@@ -259,7 +278,7 @@ def test_photos_without_optional_source(fake_photos, capsys):
     shutil.rmtree(fake_photos)
     train, val, test2, _ = build_datasets("photos", image_size=FAKE_CROP)
     note = capsys.readouterr().err
-    assert "apt-get install mate-backgrounds" in note and "2 training photographs" in note
+    assert "mate-backgrounds (2 train; apt-get install mate-backgrounds)" in note
     assert train.photo_names == {"a", "b"} and val.photo_names == {"v1"}
     # the test split does not depend on the optional package
     assert [test.crop_params(i) for i in range(50)] == [test2.crop_params(i) for i in range(50)]
@@ -289,22 +308,31 @@ def test_manifest():
     photos = photo_manifest.PHOTOS
     assert len({p.name for p in photos}) == len(photos)
     assert all(len(p.sha256) == 64 and p.licence and p.kind for p in photos)
-    held_out = [p for p in photos if p.split in ("val", "test")]
-    # held-out photographs come from always-installed sources, so the splits never change
-    assert all(p.source not in photo_manifest.OPTIONAL_SOURCES for p in held_out)
-    test = [p for p in photos if p.split == "test"]
-    assert len(test) >= 4 and len({p.kind for p in test}) == len(test)
-    assert 1 <= sum(p.split == "val" for p in photos) <= 2
+    assert all(p.category in photo_manifest.CATEGORIES and p.split in ("train", "val", "test") for p in photos)
+    # the three splits come from disjoint sources, except scikit-image / scikit-learn, whose
+    # photographs are spread over the splits since the first model (each held out whole)
+    sources = {split: {p.source for p in photos if p.split == split} for split in ("train", "val", "test")}
+    shared = {photo_manifest.SKIMAGE, photo_manifest.SKLEARN}
+    assert not (sources["train"] & sources["val"]) - shared
+    assert not (sources["train"] & sources["test"]) - shared
+    assert not (sources["val"] & sources["test"]) - shared
+    for split in ("val", "test"):  # every kind is measured on validation and test
+        assert {p.category for p in photos if p.split == split} == set(photo_manifest.CATEGORIES)
+    # a test set that is always there, whatever Debian packages are installed
+    always = [p for p in photos if p.split == "test" and p.source not in photo_manifest.OPTIONAL_SOURCES]
+    assert {p.name for p in always} == {"astronaut", "chelsea", "china", "coffee"}
     assert sum(p.source == photo_manifest.MATE for p in photos) == 12
+    assert set(photo_manifest.INSTALL_HINTS) == set(photo_manifest.OPTIONAL_SOURCES)
 
 
-def test_real_photos_without_mate_backgrounds(monkeypatch, capsys):
-    # the scikit-image and scikit-learn photographs are always there: check their hashes and split
-    monkeypatch.setattr(photo_manifest, "MATE_NATURE_DIR", Path("/nonexistent/mate/nature"))
+def test_real_photos_without_system_packages(capsys):
+    # the scikit-image, scikit-learn and Matplotlib photographs are always there: check their hashes and split
     train, val, test, info = build_datasets("photos")
-    assert "apt-get install mate-backgrounds" in capsys.readouterr().err
+    note = capsys.readouterr().err
+    for source, hint in photo_manifest.INSTALL_HINTS.items():
+        assert f"{source} (" in note and hint in note
     assert test.photo_names == {"astronaut", "chelsea", "china", "coffee"}
-    assert val.photo_names == {"flower"}
+    assert val.photo_names == {"flower", "grace_hopper"}
     assert train.photo_names == {"rocket", "motorcycle", "hubble_deep_field", "immunohistochemistry", "retina"}
     assert {r.scale for r in test.regions} == {64, 128, 256}
     assert_item(test, 0, (3, 32, 32), 256)

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 
 from realnvp import RealNVP
 from train.config import TrainConfig
+from train.data import build_datasets
 from train.evaluation import per_image_bpd
 from train.loop import Trainer, TrainingError, batch_indices, resumed_config
 from train.snapshots import recover
@@ -44,6 +45,12 @@ def same_weights(a, b):
     return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def exact_mean_bpd(model, dataset):
+    """The evaluation's figure recomputed: exact bits/dim per image, fixed noise, in float32."""
+    values = per_image_bpd(model, dataset, torch.device("cpu"), batch_size=400)
+    return sum(values) / len(values)
+
+
 def test_help_explains_every_option():
     out = run_cli("--help").stdout
     for option in ["--dataset", "--out", "--device", "--steps", "--checkpoint-every", "--seed", "--resume",
@@ -68,6 +75,9 @@ def test_cli_end_to_end_on_digits(tmp_path):
     assert all(0 < r["train_bpd"] < 10 and r["lr"] > 0 for r in records)
     model = RealNVP.from_pretrained(out / "last")
     assert model.num_levels == 17 and model.image_size == 8
+    # the reported test figure is last/'s exact bits/dim on the test split (a uniform model gets log2 17 = 4.09)
+    _, _, test_set, _ = build_datasets("digits")
+    assert exact_mean_bpd(model, test_set) == pytest.approx(records[-1]["test_bpd"], rel=1e-6)
     card = (out / "last" / "README.md").read_text()
     assert f"{records[-1]['test_bpd']:.4f}" in card and "python -m train" in card
     state = json.loads((out / "last" / "training_state.json").read_text())["state"]
@@ -339,6 +349,8 @@ def test_torchrun_two_cpu_processes(tmp_path):
     model = RealNVP.from_pretrained(out / "last")
     first = RealNVP.from_pretrained(out / "best")
     assert records[-1]["test_bpd"] < 10 and model is not None and first is not None
+    _, _, test_set, _ = build_datasets("digits")
+    assert exact_mean_bpd(model, test_set) == pytest.approx(records[-1]["test_bpd"], rel=1e-6)
     # it trained: the weights moved from the initialization
     assert any(p.abs().sum() > 0 for n, p in model.named_parameters() if "original0" in n and "head" in n)
 
@@ -460,16 +472,19 @@ def test_photo_scales_refused_for_other_data_sets(tmp_path):
     with pytest.raises(TrainingError, match="--photo-scales 4: only the photos data set has scales"):
         Trainer(small_config(tmp_path / "digits", photo_scales=4), command="test", log=lambda *_: None)
     assert not (tmp_path / "digits").exists(), "refused before anything is written"
+    with pytest.raises(TrainingError, match="--photo-max-side 512: only the photos data set has scales"):
+        Trainer(small_config(tmp_path / "digits", photo_max_side=512), command="test", log=lambda *_: None)
 
 
 def test_photo_scales_reach_the_card_recipe(tmp_path, fake_photos):
     from conftest import FAKE_CROP
 
-    config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, steps=2,
+    config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, photo_max_side=128, steps=2,
                           eval_every=2, checkpoint_every=2)
     Trainer(config, command="test", log=lambda *_: None).run()
     card = (tmp_path / "photos" / "last" / "README.md").read_text()
     assert "training crops from 4 shorter sides per octave" in card
+    assert "training crops from shorter sides up to 128 px" in card
 
 
 def test_init_from_a_run_with_another_split_warns_with_the_count(tmp_path):

@@ -83,6 +83,10 @@ class TrainConfig:
                                      "sides per octave between 2 and 8 crop sizes (1 = the test protocol's 2, 4 and "
                                      "8; 4 = nine sides, 64 to 256 px for 32x32 crops); validation and test are "
                                      "unchanged", "data", check=AT_LEAST_1, legacy=1)
+    photo_max_side: int = resumable(0, "augmentation for --dataset photos: training crops also come from shorter sides "
+                                       "above 8 crop sizes, up to this many pixels (e.g. 1024: nearly flat patches of "
+                                       "sky, water and walls, as in photographs at full resolution); 0 = up to 8 crop "
+                                       "sizes", "data", check=AT_LEAST_0, legacy=0)
     download: bool = resumable(True, "download missing torchvision data (--no-download: fail instead)", "data")
     workers: int = resumable(0, "data-loading worker processes for evaluation and the histogram baseline (training "
                                 "batches are assembled in the main process, in the seeded order)", "data",

@@ -288,20 +288,25 @@ class PhotoRegion(NamedTuple):
     pixels: torch.Tensor  # uint8 (3, h, w)
 
 
-def photo_short_sides(crop_size: int, scales_per_octave: int = 1) -> tuple[int, ...]:
-    """The shorter sides photographs are downscaled to: 2, 4 and 8 crop sizes and, with
-    ``scales_per_octave`` = n > 1, the n - 1 geometric steps within each octave between them."""
+def photo_short_sides(crop_size: int, scales_per_octave: int = 1, max_short_side: int | None = None) -> tuple[int, ...]:
+    """The shorter sides photographs are downscaled to: 2, 4 and 8 crop sizes (or from 2 crop
+    sizes up to ``max_short_side`` pixels) and, with ``scales_per_octave`` = n > 1, the n - 1
+    geometric steps within each octave between them."""
     if scales_per_octave < 1:
         raise ValueError(f"scales_per_octave must be at least 1, got {scales_per_octave}")
     low, high = PHOTO_SHORT_SIDES[0], PHOTO_SHORT_SIDES[-1]
-    steps = round(math.log2(high / low) * scales_per_octave)
+    if max_short_side is not None:
+        if max_short_side < crop_size * low:
+            raise ValueError(f"max_short_side must be at least {crop_size * low} px, got {max_short_side}")
+        high = max_short_side / crop_size
+    steps = math.floor(math.log2(high / low) * scales_per_octave + 1e-9)
     return tuple(round(crop_size * low * 2 ** (k / scales_per_octave)) for k in range(steps + 1))
 
 
 def whole_photo_regions(photos: Sequence[photo_manifest.Photo], crop_size: int,
-                        scales_per_octave: int = 1) -> list[PhotoRegion]:
-    """Every photograph at every scale of ``photo_short_sides(crop_size, scales_per_octave)``, whole."""
-    sides = photo_short_sides(crop_size, scales_per_octave)
+                        scales_per_octave: int = 1, max_short_side: int | None = None) -> list[PhotoRegion]:
+    """Every photograph at every scale of ``photo_short_sides(crop_size, scales_per_octave, max_short_side)``, whole."""
+    sides = photo_short_sides(crop_size, scales_per_octave, max_short_side)
     return [region for photo in photos
             for region in scale_regions(photo.name, _scaled_photo(photo, _photo_path(photo), sides), sides, crop_size)]
 
@@ -322,7 +327,7 @@ def available_photos() -> tuple[dict[str, list[photo_manifest.Photo]], list[phot
         path = _photo_path(photo)
         if path.is_file():
             present[photo.split].append(photo)
-        elif photo.source in photo_manifest.OPTIONAL_SOURCES and photo.split == "train":
+        elif photo.source in photo_manifest.OPTIONAL_SOURCES:
             missing.append(photo)
         else:
             raise FileNotFoundError(f"photo {photo.name!r} ({photo.source}) not found at {path}; "
@@ -330,19 +335,27 @@ def available_photos() -> tuple[dict[str, list[photo_manifest.Photo]], list[phot
     return present, missing
 
 
-def _build_photos(image_size, val_fraction, seed, scales_per_octave=1):
+def missing_photos_note(missing: Sequence[photo_manifest.Photo]) -> str:
+    """What is left out of which split for want of which Debian package, and how to install it."""
+    parts = []
+    for source in sorted({p.source for p in missing}):
+        of_source = [p for p in missing if p.source == source]
+        splits = ", ".join(f"{sum(p.split == s for p in of_source)} {s}" for s in ("train", "val", "test")
+                           if any(p.split == s for p in of_source))
+        parts.append(f"{source} ({splits}; {photo_manifest.INSTALL_HINTS[source]})")
+    return ("note: photos: photographs of packages that are not installed are left out: " + "; ".join(parts)
+            + ". The figures then cover fewer photographs than the model card's.")
+
+
+def _build_photos(image_size, val_fraction, seed, scales_per_octave=1, max_short_side=None):
     size = PHOTOS_DEFAULT_SIZE if image_size is None else image_size
     present, missing = available_photos()
     if missing:
-        sources = sorted({p.source for p in missing})
-        print(f"note: photos: {len(missing)} training photographs of {', '.join(sources)} are not installed "
-              f"(expected in {photo_manifest.MATE_NATURE_DIR}); training on the {len(present['train'])} "
-              f"scikit-image/scikit-learn ones. For the larger set: {photo_manifest.MATE_INSTALL_HINT}. "
-              "Validation and test photographs are unaffected.", file=sys.stderr)
+        print(missing_photos_note(missing), file=sys.stderr)
     train_photos, val_photos = present["train"], present["val"]
     if val_fraction == 0:  # no validation: its photographs join the training set
         train_photos, val_photos = train_photos + val_photos, []
-    train = PhotoCrops(whole_photo_regions(train_photos, size, scales_per_octave), PHOTOS_TRAIN_CROPS, size,
+    train = PhotoCrops(whole_photo_regions(train_photos, size, scales_per_octave, max_short_side), PHOTOS_TRAIN_CROPS, size,
                        flip=True, seed=seed, stream=_TRAIN_STREAM)
     val = PhotoCrops(whole_photo_regions(val_photos, size), PHOTOS_EVAL_CROPS if val_photos else 0, size,
                      flip=False, seed=TEST_SPLIT_SEED, stream=_VAL_STREAM)
@@ -689,6 +702,7 @@ def build_datasets(
     folder: str | Path | None = None,
     verify: bool = True,
     photo_scales_per_octave: int = 1,
+    photo_max_side: int | None = None,
 ) -> tuple[Dataset, Dataset, Dataset, DatasetInfo]:
     """Return ``(train, val, test, info)`` for data set ``name`` (one of ``DATASET_NAMES``).
 
@@ -704,7 +718,8 @@ def build_datasets(
     torchvision's MD5 checks of CIFAR-10 and CelebA files (for copies that are present but not
     byte-identical to the official release); downloads are always verified.
     ``photo_scales_per_octave`` > 1 (``photos`` only) adds training crops at shorter sides between
-    the test protocol's (see ``photo_short_sides``); validation and test are unaffected.
+    the test protocol's (see ``photo_short_sides``); ``photo_max_side`` (``photos`` only) extends
+    the training sides from 256 px up to that shorter side. Validation and test are unaffected.
     """
     if name not in DATASET_NAMES:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASET_NAMES)}")
@@ -712,15 +727,15 @@ def build_datasets(
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     if image_size is not None and image_size < 1:
         raise ValueError(f"image_size must be positive, got {image_size}")
-    if photo_scales_per_octave != 1 and name != "photos":
-        raise ValueError(f"photo_scales_per_octave is for the photos data set, not {name}")
+    if (photo_scales_per_octave != 1 or photo_max_side is not None) and name != "photos":
+        raise ValueError(f"photo_scales_per_octave and photo_max_side are for the photos data set, not {name}")
     root = str(root)
     if name == "mnist5k":
         return _build_mnist5k(image_size, val_fraction, seed)
     if name == "digits":
         return _build_digits(image_size, val_fraction, seed)
     if name == "photos":
-        return _build_photos(image_size, val_fraction, seed, photo_scales_per_octave)
+        return _build_photos(image_size, val_fraction, seed, photo_scales_per_octave, photo_max_side)
     if name == "photos-v1":
         return _build_photos_v1(image_size, val_fraction, seed)
     if name == "mnist":

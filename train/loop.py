@@ -106,9 +106,10 @@ SPLIT_DESCRIPTIONS = {  # for the model cards; other data sets get their split s
     "fashion-mnist": "the official 60,000 training images (10% held out for validation, seeded) and the "
                      "official 10,000 test images",
     "photos": "random 32x32 crops (with flips) of real photographs downscaled to a shorter side of 64, 128 and "
-              "256 px: rocket, motorcycle, hubble_deep_field, immunohistochemistry, retina and mate-backgrounds' "
-              "12 nature photographs for training; flower for validation (1,000 fixed crops); astronaut, chelsea, "
-              "china and coffee held out whole for test (1,000 fixed crops); see train/photo_manifest.py",
+              "256 px; training: Debian's mate-backgrounds and lomiri wallpaper photographs and five scikit-image "
+              "ones; validation (1,000 fixed crops): KDE Plasma's wallpaper photographs, flower, Grace Hopper, "
+              "Solvay; test (1,000 fixed crops): OpenCV's sample photographs and astronaut, chelsea, china, "
+              "coffee, each held out whole; see train/photo_manifest.py",
     "photos-v1": "32x32 crops at 1, 1/2 and 1/4 scale with flips of skimage's astronaut, chelsea, rocket, "
                  "motorcycle (the bottom strip of each held out for validation); test: 1,000 fixed crops "
                  "of coffee, held out whole",
@@ -127,13 +128,15 @@ class Trainer:
         if config.batch_size % self.world_size:
             raise TrainingError(f"batch size {config.batch_size} must be divisible by the {self.world_size} processes")
 
-        if config.photo_scales != 1 and config.dataset != "photos":
-            raise TrainingError(f"--photo-scales {config.photo_scales}: only the photos data set has scales "
-                                f"(this run's data set is {config.dataset}); leave it at 1")
+        photo_flags = [f"--photo-scales {config.photo_scales}"] * (config.photo_scales != 1) + \
+            [f"--photo-max-side {config.photo_max_side}"] * bool(config.photo_max_side)
+        if photo_flags and config.dataset != "photos":
+            raise TrainingError(f"{' '.join(photo_flags)}: only the photos data set has scales "
+                                f"(this run's data set is {config.dataset}); leave them out")
         self.train_set, self.val_set, self.test_set, self.info = build_datasets(
             config.dataset, root=config.root, image_size=config.image_size, val_fraction=config.val_fraction,
             seed=config.seed, download=config.download, folder=config.folder,
-            photo_scales_per_octave=config.photo_scales)
+            photo_scales_per_octave=config.photo_scales, photo_max_side=config.photo_max_side or None)
         if config.num_classes and (self.info.num_classes is None or config.num_classes < self.info.num_classes):
             raise TrainingError(f"--num-classes {config.num_classes}: data set {config.dataset} has "
                                 f"{self.info.num_classes or 'no'} labels")
@@ -227,6 +230,8 @@ class Trainer:
                  clip, weights]
         if c.photo_scales > 1:
             parts.append(f"training crops from {c.photo_scales} shorter sides per octave")
+        if c.photo_max_side:
+            parts.append(f"training crops from shorter sides up to {c.photo_max_side} px")
         if c.max_shift:
             parts.append(f"training images shifted by up to {c.max_shift} pixel{'s' if c.max_shift > 1 else ''}")
         return "; ".join(parts)
