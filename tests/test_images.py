@@ -43,6 +43,43 @@ def test_any_mode_becomes_model_input(make, channels):
     assert torch.equal(torch.round(x * 255) / 255, x), "values are 8-bit levels k/255"
 
 
+def grey_of(array):
+    return np.repeat(np.asarray(array, np.float64)[..., None], 3, 2)
+
+
+SIXTEEN = (np.random.default_rng(1).random((37, 53)) * 65535).astype(np.uint16)
+FLOATS = np.random.default_rng(2).random((37, 53)).astype(np.float32)
+# each mode that holds the picture without loss, and the picture as (H, W, 3) levels 0-255
+LOSSLESS = {
+    "RGB": (lambda: rgb(), lambda: np.asarray(rgb(), np.float64)),
+    "L": (lambda: rgb().convert("L"), lambda: grey_of(rgb().convert("L"))),
+    "RGBA opaque": (lambda: rgb().convert("RGBA"), lambda: np.asarray(rgb(), np.float64)),
+    "LA opaque": (lambda: rgb().convert("LA"), lambda: grey_of(rgb().convert("L"))),
+    "P": (lambda: rgb().convert("P"), lambda: np.asarray(rgb().convert("P").convert("RGB"), np.float64)),
+    "1": (lambda: rgb().convert("1"), lambda: grey_of(rgb().convert("1").convert("L"))),
+    "CMYK": (lambda: rgb().convert("CMYK"), lambda: np.asarray(rgb(), np.float64)),
+    "I;16": (lambda: Image.fromarray(SIXTEEN), lambda: grey_of(SIXTEEN / 65535 * 255)),
+    "F": (lambda: Image.fromarray(FLOATS), lambda: grey_of(FLOATS.astype(np.float64) * 255)),
+    "1x1": (lambda: rgb(1, 1), lambda: np.asarray(rgb(1, 1), np.float64)),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(LOSSLESS))
+@pytest.mark.parametrize("channels", [1, 3])
+def test_lossless_modes_reproduce_the_image(mode, channels):
+    """At its own resolution, an image in any mode that holds it without loss becomes model input
+    within one level of its pixels (greyscale: Pillow's luma of them), in place (not transposed or
+    reordered)."""
+    make, reference = LOSSLESS[mode]
+    expected = reference()
+    x = prepare_image(make(), channels, None, multiple=1, max_side=256)
+    assert x.shape == (1, channels, *expected.shape[:2])
+    if channels == 1:
+        expected = np.asarray(Image.fromarray(np.round(expected).astype(np.uint8)).convert("L"), np.float64)[..., None]
+    got = x[0].double().numpy().transpose(1, 2, 0) * 255
+    assert np.abs(got - expected).max() <= 1 + 1e-9, np.abs(got - expected).max()
+
+
 def test_sixteen_bit_is_rescaled_not_clipped():
     array = np.full((8, 8), 32768, np.uint16)
     x = prepare_image(Image.fromarray(array), 1, 8)
