@@ -4,8 +4,9 @@ connections, weight normalization and batch normalization (paper section 4.1, ap
 In evaluation the weight normalization and the batch norms are fixed affine maps, so the
 networks run a folded form: weight-normalized weights computed once, each block's inner batch
 norm folded into the convolution before it, and the batch norms on the residual stream applied
-as one multiply-add fused with the rectifier. The folded weights are cached and rebuilt when a
-parameter or buffer changes (in place or replaced) or the mode changes.
+as one multiply-add fused with the rectifier. The folded weights are cached and rebuilt only when
+a parameter or buffer changes (in place or replaced): switching modes alone (the app calls
+``eval()`` on a shared model before every request) keeps them.
 """
 from __future__ import annotations
 
@@ -161,10 +162,6 @@ class ResNet(nn.Module):
     # requests in float32 (densities) and bfloat16 (sampling) on other threads neither evict each
     # other's weights nor hand each other theirs
     _fold_cache: dict | None = None
-
-    def train(self, mode: bool = True):
-        self._fold_cache = None
-        return super().train(mode)
 
     def _folded(self, dtype: torch.dtype | None = None) -> FoldedResNet:
         """The folded evaluation weights (convolutions in `dtype` if given), rebuilt when any
