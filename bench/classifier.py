@@ -3,7 +3,7 @@
     python bench/classifier.py [--model assets/models/mnist-cond] [--bins 15] [--write]
 
 p(y | x) = p(x | y) / sum_y' p(x | y') (a uniform prior over the classes) for every test image
-of the model's data set (mnist5k: the 1,000 test digits, loaded with train.data.build_datasets),
+of the model's data set (mnist5k: the 1,000 test digits, loaded with train.datasets.build_datasets),
 dequantized as in every evaluation (uniform noise, fixed seed, batch by batch in order). Prints
 the accuracy, the expected calibration error (equal-width confidence bins), the mean negative
 log-likelihood of the true class, the confusion matrix and a reliability table. `--write` stores
@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP, explore  # noqa: E402
-from train.data import build_datasets  # noqa: E402
+from train.datasets import build_datasets  # noqa: E402
 from train.evaluation import EVAL_NOISE_SEED  # noqa: E402
 
 CARD_START, CARD_END = "<!-- classifier -->", "<!-- /classifier -->"

@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from realnvp import RealNVP  # noqa: E402
-from train.baselines import codec_bits_per_dim  # noqa: E402
-from train.data import PhotoCrops, PhotoRegion, photo_short_sides, scale_regions, scaled_to_short_sides  # noqa: E402
+from realnvp.codecs import codec_bits_per_dim  # noqa: E402
+from train.datasets import PhotoCrops, PhotoRegion, photo_short_sides, scale_regions, scaled_to_short_sides  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
 
 def regions_of(path: Path, crop_size: int) -> list[PhotoRegion]:
-    """The photograph at each shorter side of the test protocol (as train.data scales the manifest's)."""
+    """The photograph at each shorter side of the test protocol (as train.datasets scales the manifest's)."""
     with Image.open(path) as opened:
         image = ImageOps.exif_transpose(opened).convert("RGB")
     sides = photo_short_sides(crop_size)

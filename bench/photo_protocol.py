@@ -19,7 +19,9 @@ The protocol (the model card states the same):
   ratios (smooth, textured, people, man-made, each weighted equally), so that no kind is
   traded away for another. Ties go to the earlier checkpoint.
 
-Prints markdown tables; ``--json FILE`` also writes the figures. A benchmark, not a test:
+Prints markdown tables; ``--json FILE`` also writes the figures, and ``--write-model-figures``
+writes the test split's per-kind table into the model's directory as ``vs_codecs.json``, which
+the model card quotes and the app shows beside its byte comparison. A benchmark, not a test:
 it needs the Debian packages named in the manifest (it says which are missing).
 """
 from __future__ import annotations
@@ -41,12 +43,16 @@ sys.path.insert(0, str(ROOT))
 
 from realnvp import RealNVP  # noqa: E402
 from train import photo_manifest  # noqa: E402
-from train.baselines import codec_bits_per_dim  # noqa: E402
-from train.data import available_photos, load_photo, missing_photos_note, scaled_to_short_sides  # noqa: E402
+from realnvp.codecs import codec_bits_per_dim  # noqa: E402
+from train.datasets import available_photos, load_photo, missing_photos_note, scaled_to_short_sides  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
 SHORT_SIDES = (128, 256)
 CROP = 32
+VS_CODECS_FILE = "vs_codecs.json"
+PROTOCOL = ("every non-overlapping 32x32 crop of each test photograph downscaled to shorter sides 128 and 256 px, "
+            "scored exactly by the model and encoded on its own by WebP lossless and PNG; ratio = the model's total "
+            "bits over WebP's on the kind's crops (bench/photo_protocol.py)")
 
 
 def grid_crops(pixels: torch.Tensor, crop: int = CROP) -> torch.Tensor:
@@ -159,9 +165,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sides", type=int, nargs="+", default=list(SHORT_SIDES))
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--write-model-figures", action="store_true",
+                   help=f"write the per-kind table into the model's directory as {VS_CODECS_FILE} (test split only)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.write_model_figures and (args.split != "test" or args.select):
+        p.error("--write-model-figures records the test split's figures of one model: use --split test, no --select")
     if args.select and args.split != "val":
         p.error("--select chooses checkpoints on the validation split only: add --split val")
     present, missing = available_photos()
@@ -196,6 +206,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nchosen by the rule: {best}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
+    if args.write_model_figures:
+        figures = {"protocol": PROTOCOL, "split": "test", "photographs": [p.name for p in photos],
+                   "kinds": results[str(Path(args.model))]["categories"]}
+        (Path(args.model) / VS_CODECS_FILE).write_text(json.dumps(figures, indent=1) + "\n")
+        print(f"wrote {Path(args.model) / VS_CODECS_FILE}")
 
 
 if __name__ == "__main__":

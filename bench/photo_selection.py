@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from outside_photos import protocol_crops  # noqa: E402
 from realnvp import RealNVP  # noqa: E402
-from train.data import build_datasets  # noqa: E402
+from train.datasets import build_datasets  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
 OUTSIDE = (("gradio", "media_assets/images/cheetah.jpg"), ("gradio", "test_data/cheetah2.jpg"),

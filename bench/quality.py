@@ -31,8 +31,9 @@ from torch.utils.data import Subset
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP  # noqa: E402
-from train.baselines import codec_bits_per_dim, dataset_images, histogram_baseline_bpd, mosaic_bits_per_dim  # noqa: E402
-from train.data import DATASET_NAMES, build_datasets  # noqa: E402
+from realnvp.codecs import codec_bits_per_dim  # noqa: E402
+from train.baselines import dataset_images, histogram_baseline_bpd, mosaic_bits_per_dim  # noqa: E402
+from train.datasets import DATASET_NAMES, build_datasets  # noqa: E402
 
 RESIZABLE = ("photos", "photos-v1", "celeba", "folder")  # data sets whose image size is a choice
 VERIFY_IMAGES = 4  # reference.json figures checked against a fresh evaluation of this many images

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from realnvp import explore
+from realnvp import codecs, explore
 
 from . import animations, figures, suggestions, validation
 from . import ood as ood_lab
@@ -203,22 +203,18 @@ WEBP_BEST_EFFORT_VALUES = 4096
 
 def lossless_bytes(pixels: np.ndarray) -> dict[str, tuple[int, str]]:
     """PNG and WebP bytes of a uint8 (C, H, W) image, each with how it was encoded."""
-    sizes = {"png": (len(ood_lab.encode(pixels, "png")), "lossless")}
+    sizes = {"png": (len(codecs.encode(pixels, "png")), "lossless")}
     if pixels.size <= WEBP_BEST_EFFORT_VALUES:
-        sizes["webp"] = (len(ood_lab.encode(pixels, "webp")), "lossless")
+        sizes["webp"] = (len(codecs.encode(pixels, "webp")), "lossless")
     else:
-        channels_last = pixels[0] if pixels.shape[0] == 1 else np.ascontiguousarray(pixels.transpose(1, 2, 0))
-        picture = Image.fromarray(channels_last)
-        buffer = io.BytesIO()
-        picture.save(buffer, format="WEBP", lossless=True, quality=100, method=5, exact=True)
-        sizes["webp"] = (len(buffer.getvalue()), "lossless, method 5")
+        sizes["webp"] = (len(codecs.encode(pixels, "webp", webp_method=5)), "lossless, method 5")
     return sizes
 
 
 def size_comparison(pixels: np.ndarray, bpd: float) -> tuple[list[list], str]:
     """What the bits mean: the image's cost under the flow, bpd × D / 8 bytes (D = C·H·W values of the
     uint8 (C, H, W) image the model scored), beside the same image compressed losslessly as PNG and as
-    WebP by Pillow (explorer.ood's encoder, the settings of train/baselines.py; WebP method 5 above
+    WebP by Pillow (realnvp.codecs, the trainer's settings; WebP method 5 above
     WEBP_BEST_EFFORT_VALUES values). Rows of SIZE_HEADERS, and a sentence for the note."""
     d = pixels.size
     flow = round(bpd * d / 8, 3)

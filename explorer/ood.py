@@ -1,22 +1,21 @@
 """The out-of-distribution lab's data: a bundled model's precomputed ood.json (written by
 `python -m train.ood`), and the lossless-codec bits/dim of an uploaded image, computed exactly
-as train/baselines.py computes them for the test sets (tests/test_app_extras.py checks they agree)."""
+by realnvp.codecs, as the trainer computes them for the test sets."""
 from __future__ import annotations
 
 import functools
-import io
 import json
 import logging
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+
+from realnvp import codecs
+from realnvp.codecs import CODEC_NAMES, CODECS  # noqa: F401  (the lab's choices)
 
 log = logging.getLogger(__name__)
 
 OOD_FILE = "ood.json"
-CODECS = ("png", "webp")
-CODEC_NAMES = {"png": "PNG", "webp": "WebP"}
 
 
 def read_ood(directory: Path | str | None) -> dict | None:
@@ -69,24 +68,9 @@ def scores(entry: dict, codec: str | None) -> np.ndarray:
     return bpd if codec is None else bpd - np.asarray(entry["codec_bpd"][codec], dtype=np.float64)
 
 
-def encode(image: np.ndarray, codec: str) -> bytes:
-    """A uint8 (C, H, W) image losslessly encoded at the codec's best effort: the settings of
-    train/baselines.py's `encode`."""
-    channels = image.shape[0]
-    pil = Image.fromarray(image[0] if channels == 1 else np.ascontiguousarray(image.transpose(1, 2, 0)))
-    buffer = io.BytesIO()
-    if codec == "png":
-        pil.save(buffer, format="PNG", optimize=True, compress_level=9)
-    elif codec == "webp":
-        pil.save(buffer, format="WEBP", lossless=True, quality=100, method=6, exact=True)
-    else:
-        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
-    return buffer.getvalue()
-
-
 def codec_bits_per_dim(image: np.ndarray, codec: str) -> float:
     """Bits/dim of one uint8 (C, H, W) image encoded on its own: 8 * len(file) / (C H W)."""
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[0] not in (1, 3):
         raise ValueError(f"expected a uint8 (C, H, W) image with C = 1 or 3, got {image.dtype} {image.shape}")
-    return 8 * len(encode(image, codec)) / image.size
+    return float(codecs.codec_bits_per_dim(image[None], codec)[0])

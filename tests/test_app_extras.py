@@ -8,7 +8,7 @@ from PIL import Image
 
 from explorer import animations
 from explorer import ood as ood_lab
-from train.baselines import codec_bits_per_dim
+from realnvp.codecs import codec_bits_per_dim
 
 
 def frames(count, side=20, colour=False):

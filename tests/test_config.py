@@ -6,7 +6,7 @@ import pytest
 
 from train.__main__ import parser
 from train.config import FIELDS, ConfigError, TrainConfig, flag, is_fixed, resumed
-from train.data import DATASET_NAMES
+from train.datasets import DATASET_NAMES
 
 SAVED = dataclasses.asdict(TrainConfig(dataset="digits", out="runs/old", hidden_channels=4, num_blocks=1,
                                        batch_size=32, steps=100, image_size=8, folder="images",

@@ -1,4 +1,4 @@
-"""Tests of train/data.py. Nothing here touches the network: the torchvision data sets are
+"""Tests of the train/datasets package. Nothing here touches the network: the torchvision data sets are
 read from tiny fake copies written in their on-disk formats."""
 
 import gzip
@@ -13,10 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
-from train import data as data_module
+from train.datasets import fashion_mnist as fashion_mnist_module
 from train import photo_manifest
 from conftest import FAKE_CROP
-from train.data import (
+from train.baselines import histogram_baseline_bpd
+from train.datasets import (
     DATASET_NAMES,
     ArrayImages,
     DatasetInfo,
@@ -24,7 +25,6 @@ from train.data import (
     PhotoChecksumError,
     ToUnitInterval,
     build_datasets,
-    histogram_baseline_bpd,
     photo_short_sides,
     read_idx,
 )
@@ -33,7 +33,7 @@ from train.data import (
 @pytest.fixture(autouse=True)
 def no_system_data(monkeypatch):
     """Tests never depend on Debian's data packages being installed (or not)."""
-    monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", Path("/nonexistent/fashion-mnist"))
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_SYSTEM_DIR", Path("/nonexistent/fashion-mnist"))
     monkeypatch.setattr(photo_manifest, "SYSTEM_DIRS", {s: Path("/nonexistent") / s for s in photo_manifest.SYSTEM_DIRS})
 
 
@@ -405,7 +405,7 @@ def no_download(*args, **kwargs):
 @pytest.mark.parametrize("place", ["torchvision layout", "root", "system"])
 @pytest.mark.parametrize("compress", [False, True])
 def test_fashion_mnist_local_files(tmp_path, monkeypatch, place, compress):
-    monkeypatch.setattr(data_module.tv_datasets, "FashionMNIST", no_download)
+    monkeypatch.setattr(fashion_mnist_module.tv_datasets, "FashionMNIST", no_download)
     root = tmp_path / "root"
     if place == "torchvision layout":
         written = write_fake_mnist(root, "FashionMNIST", compress=compress)
@@ -413,7 +413,7 @@ def test_fashion_mnist_local_files(tmp_path, monkeypatch, place, compress):
         written = write_fake_mnist(root, None, compress=compress)
     else:  # Debian's /usr/share/datasets/fashion-mnist
         written = write_fake_mnist(tmp_path / "system", None, compress=compress)
-        monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
+        monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
     train, val, test, info = build_datasets("fashion-mnist", root=root, download=True, seed=0)
     assert info == DatasetInfo("fashion-mnist", 1, 28, 256, 10, natural_images=False)
     assert (len(train), len(val), len(test)) == (27, 3, 10)
@@ -432,7 +432,7 @@ def test_fashion_mnist_local_files(tmp_path, monkeypatch, place, compress):
 def test_fashion_mnist_prefers_root_over_system(tmp_path, monkeypatch):
     write_fake_mnist(tmp_path / "root", "FashionMNIST", num_test=10)
     write_fake_mnist(tmp_path / "system", None, num_test=7)
-    monkeypatch.setattr(data_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
     assert len(build_datasets("fashion-mnist", root=tmp_path / "root", download=False)[2]) == 10
     assert len(build_datasets("fashion-mnist", root=tmp_path / "elsewhere", download=False)[2]) == 7
 
@@ -452,7 +452,7 @@ def test_fashion_mnist_downloads_only_when_missing(tmp_path, monkeypatch):
         calls.append((root, download))
         write_fake_mnist(Path(root), "FashionMNIST", compress=True)
 
-    monkeypatch.setattr(data_module.tv_datasets, "FashionMNIST", fake_download)
+    monkeypatch.setattr(fashion_mnist_module.tv_datasets, "FashionMNIST", fake_download)
     _, _, test, _ = build_datasets("fashion-mnist", root=tmp_path, download=True)
     assert calls == [(str(tmp_path), True)] and len(test) == 10
 

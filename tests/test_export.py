@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from conftest import tiny_model
-from train.data import build_datasets
+from train.datasets import build_datasets
 from train.export import export, main, per_image_bpd
 
 

@@ -15,7 +15,7 @@ from torch.utils.data import TensorDataset
 from conftest import tiny_model
 from realnvp import RealNVP
 from train import ood
-from train.baselines import codec_bits_per_dim
+from realnvp.codecs import codec_bits_per_dim
 from train.evaluation import EVAL_NOISE_SEED, per_image_bpd
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from realnvp import RealNVP
 from train.config import TrainConfig
-from train.data import build_datasets
+from train.datasets import build_datasets
 from train.evaluation import per_image_bpd
 from train.loop import Trainer, TrainingError, batch_indices, resumed_config
 from train.snapshots import recover

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
-from .data import DATASET_NAMES
+from .datasets import DATASET_NAMES
 
 
 class ConfigError(ValueError):

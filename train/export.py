@@ -24,7 +24,7 @@ from PIL import Image
 
 from realnvp import CheckpointError, RealNVP
 
-from .data import DATASET_NAMES, build_datasets
+from .datasets import DATASET_NAMES, build_datasets
 from .evaluation import EVAL_NOISE_SEED, per_image_bpd
 from .snapshots import replace_directory
 

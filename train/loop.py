@@ -32,7 +32,8 @@ from realnvp.preprocess import bits_per_dim, dequantize
 from . import distributed, publish, report, schedule
 from .augment import random_shift
 from .config import TrainConfig, resumed
-from .data import build_datasets, histogram_baseline_bpd, validation_trained_on_by
+from .baselines import histogram_baseline_bpd
+from .datasets import build_datasets, validation_trained_on_by
 from .ema import WeightAverage
 from .evaluation import evaluate_bpd, full_precision
 from .snapshots import load_training_state, read_run_state, recover, save_checkpoint

@@ -37,9 +37,9 @@ from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
 from realnvp import CheckpointError, RealNVP, explore
+from realnvp.codecs import CODECS, codec_bits_per_dim
 
-from .baselines import CODECS, codec_bits_per_dim
-from .data import DATASET_NAMES, build_datasets
+from .datasets import DATASET_NAMES, build_datasets
 from .evaluation import EVAL_NOISE_SEED
 
 OOD_FILE = "ood.json"
