@@ -224,8 +224,10 @@ def lab_to_rgb(image: Image.Image) -> Image.Image:
     return ImageCms.applyTransform(image, transform)
 
 
-def center_crop_resize(image: Image.Image, size: int) -> Image.Image:
-    return ImageOps.fit(image, (size, size), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+def center_crop_resize(image: Image.Image, size: int | tuple[int, int]) -> Image.Image:
+    """Centre crop and resize (Lanczos) to `size` x `size`, or to (height, width)."""
+    height, width = (size, size) if isinstance(size, int) else size
+    return ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
 
 
 def crop_to_multiple(image: Image.Image, multiple: int, max_side: int) -> Image.Image:
@@ -261,16 +263,17 @@ def has_light_background(image: Image.Image, border: float = 0.1) -> bool:
     return float(np.median(edge)) > 127.5
 
 
-def prepare_image(source, channels: int, size: int | None, num_levels: int = 256, *, multiple: int = 1,
-                  max_side: int = 256, invert: bool | str = False) -> torch.Tensor:
-    """User image -> model input (1, C, H, W) in [0, 1]: centre crop and resize to `size`, or,
-    with size=None, kept at its own resolution (capped at max_side, cropped to a multiple).
+def prepare_image(source, channels: int, size: int | tuple[int, int] | None, num_levels: int = 256, *,
+                  multiple: int = 1, max_side: int = 256, invert: bool | str = False) -> torch.Tensor:
+    """User image -> model input (1, C, H, W) in [0, 1]: centre crop and resize to `size` (a side, or
+    (height, width): the second image of a pair at the first's size), or, with size=None, kept at its own
+    resolution (capped at max_side, cropped to a multiple).
 
     invert: True/False, or "auto" to invert greyscale images with a light background (colour
     images are never inverted automatically)."""
     if invert not in (True, False, "auto"):
         raise ValueError(f"invert must be True, False or 'auto', got {invert!r}")
-    needed = size if size is not None else max_side  # the result's side (at most)
+    needed = max_side if size is None else size if isinstance(size, int) else max(size)  # the result's side (at most)
     image = normalize_mode(open_image(source, min_side=REDUCE_MARGIN * needed), channels)
     image = center_crop_resize(image, size) if size is not None else crop_to_multiple(image, multiple, max_side)
     if invert == "auto":

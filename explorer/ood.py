@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from realnvp import codecs
-from realnvp.codecs import CODEC_NAMES, CODECS  # noqa: F401  (the lab's choices)
 
 log = logging.getLogger(__name__)
 

@@ -125,13 +125,16 @@ def class_label(model, choice, x: torch.Tensor | None = None) -> tuple[int | Non
     return y, f"class {y}"
 
 
-def model_input(model, image, invert_choice="auto", resolution="model", what="image") -> torch.Tensor:
+def model_input(model, image, invert_choice="auto", resolution="model", what="image",
+                shape: tuple[int, int] | None = None) -> torch.Tensor:
     """An uploaded or example image file -> (1, C, H, W) input of `model`, on the model's device:
-    at the model's size, or at its own (capped at MAX_SIDE, cropped to the size multiple)."""
+    at the model's size, or at its own (capped at MAX_SIDE, cropped to the size multiple), or at
+    `shape` (height, width) where given: the second image of a pair at the first's size."""
     image = image_path(image, what)
     one_of(resolution, "resolution", ("model", "own"))
+    size = shape if shape is not None else model.image_size if resolution == "model" else None
     try:
-        x = prepare_image(image, model.in_channels, model.image_size if resolution == "model" else None,
+        x = prepare_image(image, model.in_channels, size,
                           model.num_levels, multiple=model.size_multiple, max_side=MAX_SIDE,
                           invert=invert(invert_choice))
     except ImageInputError as error:

@@ -8,7 +8,7 @@ from PIL import Image
 
 from explorer import animations
 from explorer import ood as ood_lab
-from realnvp.codecs import codec_bits_per_dim
+from realnvp.codecs import CODECS, codec_bits_per_dim
 
 
 def frames(count, side=20, colour=False):
@@ -65,7 +65,7 @@ def test_animation_caps(tmp_path):
     assert 120 * (28 * animations.enlargement(120, 28, 28)) ** 2 <= animations.MAX_PIXELS
 
 
-@pytest.mark.parametrize("codec", ood_lab.CODECS)
+@pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_upload_codec_bits_match_the_test_sets(codec, channels):
     images = torch.randint(0, 256, (3, channels, 28, 28), generator=torch.Generator().manual_seed(channels),

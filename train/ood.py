@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
 from realnvp import CheckpointError, RealNVP, explore
 from realnvp.codecs import CODECS, codec_bits_per_dim

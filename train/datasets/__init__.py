@@ -73,7 +73,7 @@ def build_datasets(
     verify: bool = True,
     photo_scales_per_octave: int = 1,
     photo_max_side: int | None = None,
-) -> tuple[Dataset, Dataset, Dataset, DatasetInfo]:
+) -> Splits:
     """Return ``(train, val, test, info)`` for data set ``name`` (one of ``DATASET_NAMES``).
 
     ``root``: where torchvision data sets live or are downloaded to (unused by the offline

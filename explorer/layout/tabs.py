@@ -1,142 +1,23 @@
-"""The page: a model picker over eight tabs (Sample, Interpolate with walk animations, Per-scale
-reconstruction, Mix scales, Likelihood, Complete with a brush and sampled completions, Classify,
-Out-of-distribution), controls on the left and results on the right, each button wired to its
-handler under its `api_name`."""
+"""The eight tabs, controls on the left and results on the right, each button wired to its handler
+under its `api_name`."""
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import gradio as gr
 
-from . import handlers, validation
-from .registry import LoadedModel, app_registry, distinct_examples
-from . import animations
-from .validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_SEED, MAX_STEPS, MAX_TEMPERATURE, user_errors
-from .widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, SuggestionBox, class_choices, class_dropdown,
-                      example_gallery, example_items, image_input, invert_radio, output_image, suggestion_box,
-                      suggestion_updates)
+from .. import animations, handlers
+from ..validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_STEPS, MAX_TEMPERATURE
+from ..widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, class_dropdown, example_gallery, image_input,
+                       invert_radio, output_image)
+from .controls import ModelBound, images_checked, offer_better_model, seed_box, single_image_controls
 
-CSS = """
-.pixelated img, .pixelated canvas { image-rendering: pixelated; }
-.image-input .image-frame img, .result img { width: 100%; height: 100%; object-fit: contain; }
-.examples .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
-                            grid-template-rows: none !important; grid-auto-rows: auto !important;
-                            gap: 4px !important; }
-.examples .grid-wrap { overflow-y: auto; }
-#model-description p { margin: 0.2em 0; }
-#complete-brush canvas { image-rendering: pixelated; }
-.model-suggestion { border: 1px solid #f0b429 !important; padding: 2px 8px 6px; }
-"""
-TITLE = "Real NVP explorer"
-INTRODUCTION = (
-    "# Real NVP explorer\nAn exact-likelihood normalizing flow with the multi-scale architecture of "
-    "[Dinh, Sohl-Dickstein & Bengio (2017)](https://arxiv.org/abs/1605.08803): sample, interpolate in "
-    "latent space and animate latent walks, see what each scale encodes and mix the scales of two images, "
-    "measure likelihoods pixel by pixel, fill in erased pixels (by optimization or by sampling), classify with "
-    "Bayes' rule over exact likelihoods, and test likelihood-based out-of-distribution detection.")
 NALISNICK = (
     "**Likelihood is not typicality.** A flow can give images unlike anything it was trained on a *higher* "
     "likelihood than its own test images (Nalisnick et al., 2019, "
     "[Do Deep Generative Models Know What They Don't Know?](https://arxiv.org/abs/1810.09136)): smooth, "
     "low-contrast images are cheap to encode. A low bits/dim is not evidence that an image is in-distribution."
 )
-DELETE_CACHE = (3600, 3600)  # every hour, result files older than an hour are deleted
 
 
-def theme() -> gr.themes.Base:
-    return gr.themes.Soft()
-
-
-@dataclass
-class ModelBound:
-    """The model picker, the model shown at start-up, and the components that follow the picker."""
-
-    picker: gr.Dropdown
-    start: LoadedModel
-    picks: list[str | None]  # four examples of different classes: the initial images
-    sample_class: gr.Dropdown | None = None
-    corners: list[gr.Image] = field(default_factory=list)
-    classes: list[gr.Dropdown] = field(default_factory=list)
-    inverts: list[gr.Radio] = field(default_factory=list)
-    galleries: list[gr.Gallery] = field(default_factory=list)
-    singles: list[tuple[gr.Image, int]] = field(default_factory=list)  # one-image inputs, index into picks
-    # components that follow the picker in their own way: (component, function of the loaded model -> update)
-    followers: list[tuple[Any, Callable[[LoadedModel], Any]]] = field(default_factory=list)
-    offers: list[Offer] = field(default_factory=list)  # better-suited model suggestions under image inputs
-
-
-@dataclass
-class Offer:
-    """A suggestion box and the image inputs it looks at (the first with a suggestion counts);
-    `need_classes`: only class-conditional models are offered (the Classify tab)."""
-
-    box: SuggestionBox
-    images: tuple[gr.Image, ...]
-    need_classes: bool = False
-
-    def updates(self, model_name, *images) -> dict:
-        loaded = app_registry().load(model_name or None)
-        return suggestion_updates(self.box, handlers.suggestion(loaded, *images, need_classes=self.need_classes))
-
-
-def offer_better_model(bound: ModelBound, images: tuple[gr.Image, ...], elem_id: str,
-                       need_classes: bool = False) -> Offer:
-    """Under an image input: a note and a button offering the model that suits the image better (a colour
-    photo on a greyscale model, a digit on a colour model), refreshed whenever the image changes. The
-    button (wired in follow_model_picker) switches the picker and keeps these images."""
-    offer = Offer(suggestion_box(elem_id), tuple(images), need_classes)
-    for image in images:
-        image.change(offer.updates, [bound.picker, *images], [offer.box.group, offer.box.text, offer.box.button],
-                     api_name=f"select_model_offer_on_{image.elem_id.replace('-', '_')}", api_visibility="private",
-                     trigger_mode="always_last", show_progress="hidden")
-    bound.offers.append(offer)
-    return offer
-
-
-def single_image_controls(bound: ModelBound, pick: int, prefix: str) -> tuple[gr.Image, gr.Dropdown, gr.Radio]:
-    """A one-image tab's input, example gallery, class and invert controls; clicking an example
-    fills the input, and switching model updates them all. Returns (image, class, invert)."""
-    image = image_input("Image", bound.picks[pick], f"{prefix}-image")
-    offer_better_model(bound, (image,), f"{prefix}-suggestion")
-    gallery = example_gallery(bound.start, f"{prefix}-examples")
-    with gr.Row():
-        class_choice = class_dropdown(bound.start.model, AUTO_CLASS)
-        invert = invert_radio(bound.start.model)
-    gallery.select(handlers.picked_example, [bound.picker], image,
-                   api_name=f"pick_{image.elem_id.replace('-', '_')}", api_visibility="private")
-    bound.singles.append((image, pick))
-    bound.classes.append(class_choice)
-    bound.inverts.append(invert)
-    bound.galleries.append(gallery)
-    return image, class_choice, invert
-
-
-def images_checked(trigger, images: list[tuple[gr.Image, str]], api_name: str, optional: tuple[gr.Image, ...] = ()):
-    """`trigger` wired to a quick check of the image inputs (given, decodable; `validation.readable_image`)
-    with no outputs. Chain the handler on the result with `.success`: a refused image
-    then shows its message alone and the outputs keep their last results, where an error raised by the
-    handler would mark every output with an error badge and blank its images. API callers call the
-    handler's own endpoint, which makes the same checks."""
-    names = [what for _, what in images]
-    required = [component not in optional for component, _ in images]
-
-    @user_errors
-    def check_images(*values):
-        for value, what, needed in zip(values, names, required):
-            validation.readable_image(value, what, needed)
-
-    # queued like every event (a refusal off the queue reaches the page as a bare HTTP 500, no message)
-    return trigger(check_images, [component for component, _ in images], None, show_progress="hidden",
-                   api_name=f"check_{api_name}", api_visibility="private")
-
-
-def seed_box(label="Seed") -> gr.Number:
-    return gr.Number(0, label=label, precision=0, minimum=0, maximum=MAX_SEED)
-
-
-# ----------------------------------------------------------------------------- tabs
 def sample_tab(bound: ModelBound) -> None:
     with gr.Tab("Sample", id="sample"):
         with gr.Row():
@@ -220,9 +101,7 @@ def interpolate_tab(bound: ModelBound) -> None:
         gallery.select(handlers.fill_corner, [bound.picker, target], [*corners, target],
                        api_name="pick_corner", api_visibility="private")
     bound.corners = corners
-    bound.inverts.append(invert)
-    bound.classes.append(class_choice)
-    bound.galleries.append(gallery)
+    bound.follow(class_choice, invert, gallery)
 
 
 def per_scale_tab(bound: ModelBound) -> None:
@@ -276,9 +155,7 @@ def mix_scales_tab(bound: ModelBound) -> None:
         gallery.select(handlers.fill_pair, [bound.picker, target], [image_a, image_b, target],
                        api_name="pick_mix", api_visibility="private")
     bound.singles += [(image_a, 0), (image_b, 3)]
-    bound.classes.append(class_choice)
-    bound.inverts.append(invert)
-    bound.galleries.append(gallery)
+    bound.follow(class_choice, invert, gallery)
 
 
 def likelihood_tab(bound: ModelBound) -> None:
@@ -454,88 +331,3 @@ def ood_tab(bound: ModelBound) -> None:
         return gr.update(choices=names or ["auto"], value=names[0] if names else "auto")
 
     bound.followers.append((other, other_choices))
-
-
-# ----------------------------------------------------------------------------- the page
-def follow_model_picker(bound: ModelBound, description: gr.Markdown) -> None:
-    """Picking another model updates its description, the class and invert controls (shown only
-    where they apply), the example galleries and the initial images. A suggestion's button picks
-    the suggested model the same way but keeps its own images; then every suggestion is refreshed.
-    (The picker's `input` event, not `change`: setting the picker from a suggestion must not run
-    the plain switch, which would replace the kept images.)"""
-    outputs = [description, bound.sample_class, *bound.corners, *bound.classes, *bound.inverts, *bound.galleries,
-               *(image for image, _ in bound.singles), *(component for component, _ in bound.followers)]
-    offer_images = [image for offer in bound.offers for image in offer.images]
-    offer_outputs = [c for offer in bound.offers for c in (offer.box.group, offer.box.text, offer.box.button)]
-
-    def refresh_offers(model_name, *images):
-        updates, values = {}, iter(images)
-        for offer in bound.offers:
-            updates.update(offer.updates(model_name, *(next(values) for _ in offer.images)))
-        return updates
-
-    def switch_model(model_name, keep=()):
-        registry = app_registry()
-        loaded = registry.load(model_name)
-        model = loaded.model
-        conditional, grey = model.num_classes is not None, model.in_channels == 1
-        picks = distinct_examples(loaded.examples, 4)
-        updates = {description: handlers.describe(loaded),
-                   bound.sample_class: gr.update(choices=class_choices(model, ALL_CLASSES), value="all",
-                                                 visible=conditional)}
-        updates.update(zip(bound.corners, picks))
-        for class_choice in bound.classes:
-            updates[class_choice] = gr.update(choices=class_choices(model, AUTO_CLASS), value="auto",
-                                              visible=conditional)
-        for invert in bound.inverts:
-            updates[invert] = gr.update(visible=grey)
-        for gallery in bound.galleries:
-            updates[gallery] = example_items(loaded)
-        for image, pick in bound.singles:
-            updates[image] = gr.update() if any(image is kept for kept in keep) else picks[pick]
-        for component, follow in bound.followers:
-            updates[component] = follow(loaded)
-        return updates
-
-    bound.picker.input(switch_model, [bound.picker], outputs, api_name="select_model", api_visibility="private") \
-        .then(refresh_offers, [bound.picker, *offer_images], offer_outputs, api_name="select_model_offers",
-              api_visibility="private", show_progress="hidden")
-    for offer in bound.offers:
-        def take(model_name, *images, offer=offer):
-            loaded = app_registry().load(model_name or None)
-            found = handlers.suggestion(loaded, *images, need_classes=offer.need_classes)
-            if found is None:
-                return {bound.picker: gr.update()}
-            return {bound.picker: found.model, **switch_model(found.model, keep=offer.images)}
-
-        name = offer.box.button.elem_id.replace("-", "_")
-        offer.box.button.click(take, [bound.picker, *offer.images], [bound.picker, *outputs],
-                               api_name=f"select_model_{name}", api_visibility="private") \
-            .then(refresh_offers, [bound.picker, *offer_images], offer_outputs,
-                  api_name=f"select_model_offers_{name}", api_visibility="private", show_progress="hidden")
-
-
-def build_page() -> gr.Blocks:
-    """The whole page over the app's registry (its default model is loaded now, to lay out its examples;
-    a broken default stops here with a clear error)."""
-    registry = app_registry()
-    start = registry.load(registry.default_name)
-    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
-        gr.Markdown(INTRODUCTION)
-        with gr.Row(equal_height=True):
-            picker = gr.Dropdown(registry.names(), value=registry.default_name, label="Model", scale=1,
-                                 elem_id="model", allow_custom_value=False)
-            description = gr.Markdown(handlers.describe(start), elem_id="model-description")
-        bound = ModelBound(picker, start, distinct_examples(start.examples, 4))
-        with gr.Tabs():
-            sample_tab(bound)
-            interpolate_tab(bound)
-            per_scale_tab(bound)
-            mix_scales_tab(bound)
-            likelihood_tab(bound)
-            complete_tab(bound, demo)
-            classify_tab(bound)
-            ood_tab(bound)
-        follow_model_picker(bound, description)
-        gr.api(handlers.model_info_endpoint(registry.default_name), api_name="model_info")
-    return demo
