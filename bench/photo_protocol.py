@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from realnvp import RealNVP  # noqa: E402
-from train import photo_manifest  # noqa: E402
 from realnvp.codecs import codec_bits_per_dim  # noqa: E402
+from train import photo_manifest  # noqa: E402
 from train.datasets import available_photos, load_photo, missing_photos_note, scaled_to_short_sides  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     if args.write_model_figures and (args.split != "test" or args.select):
         p.error("--write-model-figures records the test split's figures of one model: use --split test, no --select")
+    if args.write_model_figures and tuple(args.sides) != SHORT_SIDES:
+        p.error(f"--write-model-figures records the protocol's sides {SHORT_SIDES}: leave --sides out")
     if args.select and args.split != "val":
         p.error("--select chooses checkpoints on the validation split only: add --split val")
     present, missing = available_photos()
