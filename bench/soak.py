@@ -32,7 +32,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,8 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from explorer.runtime import free_port  # noqa: E402
 EXAMPLES = ROOT / "assets" / "examples"
 DIGITS = sorted((EXAMPLES / "mnist").glob("digit*.png"))
 ENDPOINTS = ("/sample", "/manifold", "/interpolate", "/per_scale", "/likelihood", "/erase_preview", "/complete",
@@ -54,12 +55,6 @@ ENDPOINTS = ("/sample", "/manifold", "/interpolate", "/per_scale", "/likelihood"
 
 
 # ----------------------------------------------------------------------------- the server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(workdir: Path, extra_env: dict[str, str], app: Path = ROOT / "app.py",
                  timeout: float = 240.0) -> tuple[subprocess.Popen, str]:
     """`python app.py` on a free port with its own GRADIO_TEMP_DIR; returns the process and its URL

@@ -37,6 +37,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -204,3 +205,10 @@ def launch_options(extra_paths=(), **look) -> dict:
     `extra_paths` (directories)."""
     return dict(max_file_size=MAX_FILE_SIZE, allowed_paths=[str(ASSETS), *map(str, extra_paths)],
                 state_session_capacity=MAX_SESSIONS, **look)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` now, to launch the app on (tests and benchmarks)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]

@@ -9,4 +9,4 @@ from .model import RealNVP
 from .preprocess import bits_per_dim, dequantize
 
 __all__ = ["RealNVP", "CheckpointError", "NonFiniteError", "bits_per_dim", "dequantize"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the one place: pyproject.toml reads it

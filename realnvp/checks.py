@@ -34,9 +34,11 @@ def randomize_(model: nn.Module, seed: int = 0, std: float = 0.3) -> nn.Module:
 def random_model(channels: int = 1, size: int = 4, num_scales: int = 2, dtype: torch.dtype = torch.float64,
                  seed: int = 0, **kwargs) -> RealNVP:
     """A small RealNVP (4 hidden channels, 1 block unless given) with random weights, in
-    evaluation mode."""
-    torch.manual_seed(seed)
+    evaluation mode. The global random state is left as it was (the initialisation draws from
+    a forked generator seeded with `seed`)."""
     kwargs.setdefault("hidden_channels", 4)
     kwargs.setdefault("num_blocks", 1)
-    model = RealNVP(in_channels=channels, image_size=size, num_scales=num_scales, **kwargs).to(dtype)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = RealNVP(in_channels=channels, image_size=size, num_scales=num_scales, **kwargs).to(dtype)
     return randomize_(model, seed).eval()

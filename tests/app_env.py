@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import socket
 import sys
 import tempfile
 import types
 from pathlib import Path
 
 import torch
+
+from explorer.runtime import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RGB_REPO = "test/tiny-rgb"
@@ -66,12 +67,6 @@ def import_app() -> types.SimpleNamespace:
             os.environ.pop("REALNVP_HUB_MODELS", None)
         else:
             os.environ["REALNVP_HUB_MODELS"] = previous
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def launch(app):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from app_env import free_port
+from explorer.runtime import free_port
 from hub_cache import cache_repo
 from train.hub_staging import ROOT, stage_all
 
