@@ -107,6 +107,14 @@ def pick_example(page, gallery: str, index: int, image: str) -> None:
     wait_for_new_image(page, image, before)
 
 
+def choose_model(page, name: str) -> None:
+    if page.locator("#model input").input_value() != name:
+        page.locator("#model input").click()
+        page.get_by_role("option", name=name, exact=True).click()
+        # the description starts "NAME (bundled)": a bare NAME would also match "mnist-cond" for "mnist"
+        page.locator(f"#model-description :text('{name} (bundled)')").first.wait_for()
+
+
 # ----------------------------------------------------------------------------- tabs
 def test_sample_tab(page):
     page.locator("#sample-button").click()
@@ -120,6 +128,7 @@ def test_sample_tab(page):
 
 
 def test_interpolate_tab(page, photo):
+    choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Interpolate")
     page.wait_for_selector("#interpolate-examples .gallery-item")
     pick_example(page, "#interpolate-examples", 14, "#corner1")  # fills corner 1 (the default target)
@@ -162,6 +171,7 @@ def test_per_scale_tab(page, photo):
 
 
 def test_mix_scales_tab(page, photo):
+    choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Mix scales")
     page.wait_for_selector("#mix-examples .gallery-item")
     pick_example(page, "#mix-examples", 6, "#mix-a")  # fills A, then B becomes the target
@@ -179,6 +189,7 @@ def test_mix_scales_tab(page, photo):
 
 
 def test_likelihood_tab(page):
+    choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Likelihood")
     page.wait_for_selector("#likelihood-examples .gallery-item")
     pick_example(page, "#likelihood-examples", 5, "#likelihood-image")
@@ -234,6 +245,7 @@ def test_complete_with_the_brush_and_sampled_completions(page):
 
 
 def test_classify_needs_a_class_conditional_model(page):
+    choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Classify")
     page.locator("#classify-needs").wait_for(state="visible")
     assert page.locator("#classify-button").is_disabled()
@@ -241,6 +253,7 @@ def test_classify_needs_a_class_conditional_model(page):
 
 
 def test_ood_tab(page):
+    choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Out-of-distribution")
     page.wait_for_selector("#ood-examples .gallery-item")
     pick_example(page, "#ood-examples", 14, "#ood-image")  # digit8_0
@@ -252,10 +265,22 @@ def test_ood_tab(page):
     shot(page, "12-ood")
 
 
-def test_bad_upload_shows_a_message_and_keeps_the_results(page, tmp_path):
+def likelihood_of_an_example(page) -> None:
+    """On mnist, the Likelihood tab's result for an example digit (any result shown before is replaced)."""
+    choose_model(page, "mnist")
     open_tab(page, "Likelihood")
+    page.wait_for_selector("#likelihood-examples .gallery-item")
+    pick_example(page, "#likelihood-examples", 5, "#likelihood-image")
+    before = image_src(page, "#likelihood-heatmap")
+    page.locator("#likelihood-button").click()
+    wait_for_new_image(page, "#likelihood-heatmap", before)
+    page.wait_for_selector("#likelihood-note :text('bits/dim')")
+
+
+def test_bad_upload_shows_a_message_and_keeps_the_results(page, tmp_path):
+    likelihood_of_an_example(page)  # the results that must stay
     heatmap, bpd = image_src(page, "#likelihood-heatmap"), page.locator("#likelihood-bpd input").input_value()
-    assert heatmap and bpd, "the likelihood test before this one left results"
+    assert heatmap and bpd, "the likelihood tab shows a result"
     fake = tmp_path / "notes.png"
     fake.write_text("not an image at all\n" * 10)
     page.locator("#likelihood-image input[type=file]").set_input_files(str(fake))
@@ -272,6 +297,7 @@ def test_bad_upload_shows_a_message_and_keeps_the_results(page, tmp_path):
 
 
 def test_switch_to_class_conditional_model(page):
+    choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Sample")
     assert not page.locator("#sample-class").is_visible()
     page.locator("#model input").click()
@@ -285,7 +311,8 @@ def test_switch_to_class_conditional_model(page):
 
 
 def test_classify_tab_on_the_class_conditional_model(page):
-    open_tab(page, "Classify")  # the model is mnist-cond since the previous test
+    choose_model(page, "mnist-cond")
+    open_tab(page, "Classify")
     page.locator("#classify-needs").wait_for(state="hidden")
     page.wait_for_selector("#classify-examples .gallery-item")
     pick_example(page, "#classify-examples", 6, "#classify-image")  # digit3_0
@@ -297,14 +324,6 @@ def test_classify_tab_on_the_class_conditional_model(page):
     reference = json.loads((ROOT / "assets" / "models" / "mnist-cond" / "reference.json").read_text())
     assert f"accuracy {reference['classifier']['accuracy'] * 100:.1f}%" in page.locator("#model-description").inner_text()
     shot(page, "13-classify")
-
-
-def choose_model(page, name: str) -> None:
-    if page.locator("#model input").input_value() != name:
-        page.locator("#model input").click()
-        page.get_by_role("option", name=name, exact=True).click()
-        # the description starts "NAME (bundled)": a bare NAME would also match "mnist-cond" for "mnist"
-        page.locator(f"#model-description :text('{name} (bundled)')").first.wait_for()
 
 
 def test_suggested_model_in_one_click(page, photo):
