@@ -51,7 +51,7 @@ def test_the_space_holds_only_what_the_app_needs(staged):
         ["config.json", "model.safetensors", "ood.json", "reference.json"]
     for package in ("explorer", "realnvp"):  # every module of the app's packages, as in the checkout
         assert {p for p in paths if p.startswith(package + "/")} == \
-            {p.relative_to(ROOT).as_posix() for p in (ROOT / package).glob("*.py")}
+            {p.relative_to(ROOT).as_posix() for p in (ROOT / package).rglob("*.py")}
     assert max(size for _, size in space.files()) < 10 * 1000 * 1000  # a git push would work too
 
 

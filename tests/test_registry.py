@@ -13,7 +13,8 @@ import torch
 from huggingface_hub.errors import LocalEntryNotFoundError
 
 from realnvp import CheckpointError
-from explorer.registry import MODELS_DIR, ModelRegistry, distinct_examples, hub_ids_from_config
+from explorer.model_files import MODELS_DIR, distinct_examples, hub_ids_from_config
+from explorer.registry import ModelRegistry
 
 from conftest import tiny_model
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import handlers
-from ..registry import app_registry, distinct_examples
+from ..model_files import distinct_examples
+from ..registry import app_registry
 from ..widgets import ALL_CLASSES, AUTO_CLASS, class_choices, example_items
 from .controls import ModelBound
 from .tabs import (classify_tab, complete_tab, interpolate_tab, likelihood_tab, mix_scales_tab, ood_tab, per_scale_tab,
