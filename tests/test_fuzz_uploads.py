@@ -350,6 +350,7 @@ def test_fuzzed_uploads_through_the_api(served, tmp_path, record_property):
             assert_clear(error, tried[-1])
             outcomes["refused with a message"] += 1
 
+    _, before, *_ = client.predict("mnist", digit, "auto", "auto", "model", api_name="/likelihood")
     one()
     total = sum(outcomes.values())
     record_property("fuzzed_uploads", total)
@@ -357,6 +358,7 @@ def test_fuzzed_uploads_through_the_api(served, tmp_path, record_property):
     assert total >= EXAMPLES * 0.9 and outcomes["answered"] >= 5 and outcomes["refused with a message"] >= 5
     heat, bpd, *_ = client.predict("mnist", digit, "auto", "auto", "model", api_name="/likelihood")
     assert 0 < bpd < 10, "the app must answer a good request after the fuzzing"
+    assert bpd == before, "and answer it as before: the fuzzing left no state behind"
 
 
 def assert_clear(error: Exception, what: str) -> None:
