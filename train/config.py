@@ -20,6 +20,10 @@ from typing import Any, Callable
 from .datasets import DATASET_NAMES
 
 
+class TrainingError(RuntimeError):
+    """A run that cannot start as configured, or cannot go on."""
+
+
 class ConfigError(ValueError):
     """A configuration the run cannot use; refused before anything is written."""
 
@@ -87,6 +91,11 @@ class TrainConfig:
                                        "above 8 crop sizes, up to this many pixels (e.g. 1024: nearly flat patches of "
                                        "sky, water and walls, as in photographs at full resolution); 0 = up to 8 crop "
                                        "sizes", "data", check=AT_LEAST_0, legacy=0)
+    photo_grey_fraction: float = resumable(0.0, "augmentation for --dataset photos: this fraction of the training crops "
+                                                "is turned grey (each channel the crop's luma), as black-and-white "
+                                                "and nearly grey photographs are, whose three equal channels a "
+                                                "lossless codec stores almost for the price of one; 0 = off", "data",
+                                           check=(lambda v: 0 <= v <= 1, "in [0, 1]"), legacy=0.0)
     download: bool = resumable(True, "download missing torchvision data (--no-download: fail instead)", "data")
     workers: int = resumable(0, "data-loading worker processes for evaluation and the histogram baseline (training "
                                 "batches are assembled in the main process, in the seeded order)", "data",

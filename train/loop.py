@@ -25,47 +25,23 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from realnvp import NonFiniteError, RealNVP
-from realnvp.nets import ResNet
 from realnvp.precision import fast_dtype
 from realnvp.preprocess import bits_per_dim, dequantize
 
-from . import distributed, publish, report, schedule
+from . import card, distributed, publish, report, schedule
 from .augment import random_shift
-from .config import TrainConfig, resumed
+from .batches import batch_indices, stack_batch, step_seed
+from .config import TrainConfig, TrainingError, resumed
 from .baselines import histogram_baseline_bpd
-from .datasets import build_datasets, validation_trained_on_by
+from .datasets import build_datasets
 from .ema import WeightAverage
 from .evaluation import evaluate_bpd, full_precision
 from .snapshots import load_training_state, read_run_state, recover, save_checkpoint
+from .warm_start import load_starting_weights, validation_warning
 
 __all__ = ["TrainConfig", "Trainer", "TrainingError", "batch_indices", "resumed_config"]
 
 RAW = "raw."  # prefix of the raw weights in the training state when model.safetensors holds their average
-
-
-class TrainingError(RuntimeError):
-    pass
-
-
-# ----------------------------------------------------------------------------- data order
-def step_seed(seed: int, step: int, rank: int = 0) -> int:
-    return (seed * 1_000_003 + step * 7_919 + rank * 104_729) % (2**63 - 1)
-
-
-def batch_indices(num_items: int, global_batch: int, seed: int, step: int) -> list[int]:
-    """The data indices of a global step: a fresh seeded permutation per epoch, last partial
-    batch dropped."""
-    per_epoch = num_items // global_batch
-    if per_epoch == 0:
-        raise TrainingError(f"batch size {global_batch} is larger than the training set ({num_items} images)")
-    epoch, position = divmod(step, per_epoch)
-    order = torch.randperm(num_items, generator=torch.Generator().manual_seed(step_seed(seed, epoch)))
-    return order[position * global_batch:(position + 1) * global_batch].tolist()
-
-
-def stack_batch(dataset, indices):
-    items = [dataset[i] for i in indices]
-    return torch.stack([x for x, _ in items]), torch.stack([torch.as_tensor(y) for _, y in items]).long()
 
 
 def first_non_finite_gradient(model: torch.nn.Module) -> str | None:
@@ -75,48 +51,7 @@ def first_non_finite_gradient(model: torch.nn.Module) -> str | None:
     return next(name for name, g in grads if not torch.isfinite(g).all())
 
 
-def load_starting_weights(directory: str, model: RealNVP) -> int:
-    """Load the saved model in `directory` into `model` (--init-from) and return how many residual
-    blocks per s/t network were added. The architectures must match, except that `model` may have
-    more residual blocks: those follow the saved ones and start as the identity, so the grown
-    model computes exactly the saved model's density (function-preserving growth). Refused with
-    what differs otherwise."""
-    saved = RealNVP.from_pretrained(directory)
-    ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
-    added = ours.get("num_blocks", 0) - theirs.get("num_blocks", 0)
-    differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
-               if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)]
-    if differs:
-        raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
-                            "give the same model options (--num-blocks may be larger: the added blocks start as "
-                            "the identity)")
-    missing, unexpected = model.load_state_dict(saved.state_dict(), strict=False)
-    new_blocks = {f"{name}.blocks.{i}": block for name, net in model.named_modules() if isinstance(net, ResNet)
-                  for i, block in enumerate(net.blocks) if i >= theirs["num_blocks"]}
-    new_keys = {f"{prefix}.{key}" for prefix, block in new_blocks.items() for key in block.state_dict()}
-    assert not unexpected and set(missing) <= new_keys, "only the added blocks lack saved weights"
-    for block in new_blocks.values():
-        block.start_as_identity()
-    return added
-
-
 # ----------------------------------------------------------------------------- the trainer
-SPLIT_DESCRIPTIONS = {  # for the model cards; other data sets get their split sizes
-    "mnist5k": "first 400 images of each digit for training (10% of them held out for validation), "
-               "last 100 of each digit for test (1,000)",
-    "fashion-mnist": "the official 60,000 training images (10% held out for validation, seeded) and the "
-                     "official 10,000 test images",
-    "photos": "random 32x32 crops (with flips) of real photographs downscaled to a shorter side of 64, 128 and "
-              "256 px; training: Debian's mate-backgrounds and lomiri wallpaper photographs and five scikit-image "
-              "ones; validation (1,000 fixed crops): KDE Plasma's wallpaper photographs, flower, Grace Hopper, "
-              "Solvay; test (1,000 fixed crops): OpenCV's sample photographs and astronaut, chelsea, china, "
-              "coffee, each held out whole; see train/photo_manifest.py",
-    "photos-v1": "32x32 crops at 1, 1/2 and 1/4 scale with flips of skimage's astronaut, chelsea, rocket, "
-                 "motorcycle (the bottom strip of each held out for validation); test: 1,000 fixed crops "
-                 "of coffee, held out whole",
-}
-
-
 class Trainer:
     def __init__(self, config: TrainConfig, command: str | None = None, log=print):
         self.config = config
@@ -130,14 +65,16 @@ class Trainer:
             raise TrainingError(f"batch size {config.batch_size} must be divisible by the {self.world_size} processes")
 
         photo_flags = [f"--photo-scales {config.photo_scales}"] * (config.photo_scales != 1) + \
-            [f"--photo-max-side {config.photo_max_side}"] * bool(config.photo_max_side)
+            [f"--photo-max-side {config.photo_max_side}"] * bool(config.photo_max_side) + \
+            [f"--photo-grey-fraction {config.photo_grey_fraction:g}"] * bool(config.photo_grey_fraction)
         if photo_flags and config.dataset != "photos":
             raise TrainingError(f"{' '.join(photo_flags)}: only the photos data set has scales "
                                 f"(this run's data set is {config.dataset}); leave them out")
         self.train_set, self.val_set, self.test_set, self.info = build_datasets(
             config.dataset, root=config.root, image_size=config.image_size, val_fraction=config.val_fraction,
             seed=config.seed, download=config.download, folder=config.folder,
-            photo_scales_per_octave=config.photo_scales, photo_max_side=config.photo_max_side or None)
+            photo_scales_per_octave=config.photo_scales, photo_max_side=config.photo_max_side or None,
+            photo_grey_fraction=config.photo_grey_fraction)
         if config.num_classes and (self.info.num_classes is None or config.num_classes < self.info.num_classes):
             raise TrainingError(f"--num-classes {config.num_classes}: data set {config.dataset} has "
                                 f"{self.info.num_classes or 'no'} labels")
@@ -152,7 +89,7 @@ class Trainer:
             if self.rank == 0 and added:
                 self.log(f"--init-from {config.init_from}: {added} residual blocks added to each s/t network, "
                          "starting as the identity")
-            if self.rank == 0 and (warning := self.validation_warning(config.init_from)):
+            if self.rank == 0 and (warning := validation_warning(config.init_from, config, self.train_set, self.val_set)):
                 self.log(warning)
         use_amp = config.amp == "bf16" or (config.amp == "auto" and fast_dtype(self.device) == torch.bfloat16)
         self.model.set_autocast(torch.bfloat16 if use_amp else None)  # the training forward only
@@ -176,26 +113,6 @@ class Trainer:
         return schedule.learning_rate(c.lr, c.warmup_steps, self.schedule, self.step if step is None else step,
                                       self.lr_factor)
 
-    def validation_warning(self, directory: str) -> str | None:
-        """A warning when the run that saved the --init-from weights trained on some of this run's
-        validation images: with another --seed or --val-fraction it had another split, and
-        validation figures (and the choice of best/) would then flatter the model."""
-        state = read_run_state(directory)  # None for a model directory without a training state
-        if state is None:
-            return None
-        theirs = state.get("config", {})
-        c = self.config
-        seed, fraction = theirs.get("seed"), theirs.get("val_fraction")
-        if theirs.get("dataset") != c.dataset or seed is None or (seed, fraction) == (c.seed, c.val_fraction):
-            return None
-        seen = validation_trained_on_by(self.train_set, self.val_set, fraction, seed)
-        if not seen:
-            return None
-        return (f"warning: --init-from {directory}: that run (--seed {seed}, --val-fraction {fraction:g}) trained on "
-                f"{len(seen)} of this run's {len(self.val_set)} validation images, so validation bits/dim and the "
-                f"choice of best/ will flatter the model. Pass --seed {seed} --val-fraction {fraction:g} to keep its "
-                "split; the test set is the same either way.")
-
     @contextlib.contextmanager
     def evaluation_weights(self):
         """The weights that are evaluated, sampled and saved as the model: the moving average
@@ -211,31 +128,12 @@ class Trainer:
                 "world_size": self.world_size}
 
     def card(self, test_bpd=None, val_bpd=None) -> str:
-        split = SPLIT_DESCRIPTIONS.get(
-            self.config.dataset, f"train {len(self.train_set)} / validation {len(self.val_set)} / test {len(self.test_set)}")
+        split = card.split_description(self.config.dataset, (len(self.train_set), len(self.val_set), len(self.test_set)))
         return report.model_card(
             name=self.out.name, config=self.model._hub_mixin_config, dataset=self.config.dataset, split=split,
             test_bpd=test_bpd, val_bpd=val_bpd, steps=self.step, train_seconds=self.train_seconds,
             hardware=distributed.hardware_description(self.device, self.world_size), command="\n".join(self.commands),
-            num_params=sum(p.numel() for p in self.model.parameters()), recipe=self.recipe())
-
-    def recipe(self) -> str:
-        """The optimization settings, for the model card (a resumed run's are the current ones)."""
-        c = self.config
-        objective = "mean -log p(x) per image, nats" if c.loss_units == "nats" else "bits/dim"
-        clip = f"gradient norm clipped at {c.grad_clip:g}" if c.grad_clip > 0 else "no gradient clipping"
-        weights = (f"the saved weights are the moving average (decay {c.ema_decay:g}) of the trained ones"
-                   if self.ema else "no weight averaging")
-        parts = [f"Adam, rate {c.lr:g} (warm-up {c.warmup_steps} steps, cosine decay to {c.min_lr_fraction:g} of it), "
-                 f"batch {c.batch_size}", f"objective {objective} + {c.scale_l2:g} x L2 of the weight-norm scales",
-                 clip, weights]
-        if c.photo_scales > 1:
-            parts.append(f"training crops from {c.photo_scales} shorter sides per octave")
-        if c.photo_max_side:
-            parts.append(f"training crops from shorter sides up to {c.photo_max_side} px")
-        if c.max_shift:
-            parts.append(f"training images shifted by up to {c.max_shift} pixel{'s' if c.max_shift > 1 else ''}")
-        return "; ".join(parts)
+            num_params=sum(p.numel() for p in self.model.parameters()), recipe=card.recipe(self.config, bool(self.ema)))
 
     def save(self, name: str, test_bpd=None, val_bpd=None) -> None:
         """Write OUT/NAME: the model (the moving average with --ema-decay) and the training

@@ -1,0 +1,56 @@
+"""--init-from: start a run from a saved model (possibly with more residual blocks, which start as
+the identity), and warn when that model's run trained on this run's validation images."""
+from __future__ import annotations
+
+from realnvp import RealNVP
+from realnvp.nets import ResNet
+
+from .config import TrainConfig, TrainingError
+from .datasets import validation_trained_on_by
+from .snapshots import read_run_state
+
+
+def load_starting_weights(directory: str, model: RealNVP) -> int:
+    """Load the saved model in `directory` into `model` (--init-from) and return how many residual
+    blocks per s/t network were added. The architectures must match, except that `model` may have
+    more residual blocks: those follow the saved ones and start as the identity, so the grown
+    model computes exactly the saved model's density (function-preserving growth). Refused with
+    what differs otherwise."""
+    saved = RealNVP.from_pretrained(directory)
+    ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
+    added = ours.get("num_blocks", 0) - theirs.get("num_blocks", 0)
+    differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
+               if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)]
+    if differs:
+        raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
+                            "give the same model options (--num-blocks may be larger: the added blocks start as "
+                            "the identity)")
+    missing, unexpected = model.load_state_dict(saved.state_dict(), strict=False)
+    new_blocks = {f"{name}.blocks.{i}": block for name, net in model.named_modules() if isinstance(net, ResNet)
+                  for i, block in enumerate(net.blocks) if i >= theirs["num_blocks"]}
+    new_keys = {f"{prefix}.{key}" for prefix, block in new_blocks.items() for key in block.state_dict()}
+    assert not unexpected and set(missing) <= new_keys, "only the added blocks lack saved weights"
+    for block in new_blocks.values():
+        block.start_as_identity()
+    return added
+
+
+def validation_warning(directory: str, config: TrainConfig, train_set, val_set) -> str | None:
+    """A warning when the run that saved the --init-from weights trained on some of this run's
+    validation images: with another --seed or --val-fraction it had another split, and
+    validation figures (and the choice of best/) would then flatter the model."""
+    state = read_run_state(directory)  # None for a model directory without a training state
+    if state is None:
+        return None
+    theirs = state.get("config", {})
+    c = config
+    seed, fraction = theirs.get("seed"), theirs.get("val_fraction")
+    if theirs.get("dataset") != c.dataset or seed is None or (seed, fraction) == (c.seed, c.val_fraction):
+        return None
+    seen = validation_trained_on_by(train_set, val_set, fraction, seed)
+    if not seen:
+        return None
+    return (f"warning: --init-from {directory}: that run (--seed {seed}, --val-fraction {fraction:g}) trained on "
+            f"{len(seen)} of this run's {len(val_set)} validation images, so validation bits/dim and the "
+            f"choice of best/ will flatter the model. Pass --seed {seed} --val-fraction {fraction:g} to keep its "
+            "split; the test set is the same either way.")
