@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from explorer.runtime import free_port  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
+
 EXAMPLES = ROOT / "assets" / "examples" / "mnist"
 
 
@@ -130,4 +132,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(results.run_recorded('The app through gradio_client', main))

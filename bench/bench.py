@@ -19,6 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from realnvp import RealNVP  # noqa: E402
 from realnvp.precision import fast_dtype  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 CONFIGS = {
     # name: (model kwargs, batch size)
@@ -128,4 +129,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(results.run_recorded('Throughput', main))

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP, explore  # noqa: E402
 from train.datasets import build_datasets  # noqa: E402
 from train.evaluation import EVAL_NOISE_SEED  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 CARD_START, CARD_END = "<!-- classifier -->", "<!-- /classifier -->"
 
@@ -155,4 +156,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(results.run_recorded('The class-conditional model as a classifier', main))

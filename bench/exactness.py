@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from realnvp.checks import jacobian_logabsdet  # noqa: E402
 from realnvp.checks import random_model as tiny_model  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 CONFIGS = [(1, 4, 1), (1, 4, 2), (3, 4, 2), (2, 8, 2), (2, 8, 3)]
 
@@ -71,10 +72,14 @@ def monte_carlo_mass(n=1_000_000):
     return p.mean().item(), p.std().item() / math.sqrt(n), inside.mean().item(), inside.std().item() / math.sqrt(n)
 
 
-if __name__ == "__main__":
+def main() -> None:
     print(f"worst |decode(encode(x)) - x|: float32 {inverse_error(torch.float32):.2e}, float64 {inverse_error(torch.float64):.2e}")
     print(f"worst relative error of log_prob against the autograd Jacobian (float64): {logdet_error():.2e}")
     print(f"worst relative error of the nll_map sum against -log_prob (float64): {nll_map_sum_error():.2e}")
     mass, se, mass2, se2 = monte_carlo_mass()
     print(f"mass of p over [0,1]^8 (1e6 uniform samples): {mass:.4f} +- {se:.4f}; "
           f"prior probability that decode(z) lies in [0,1]^8: {mass2:.4f} +- {se2:.4f}")
+
+
+if __name__ == "__main__":
+    sys.exit(results.run_recorded("Exactness", main))

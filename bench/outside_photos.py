@@ -26,6 +26,7 @@ from realnvp import RealNVP  # noqa: E402
 from realnvp.codecs import codec_bits_per_dim  # noqa: E402
 from train.datasets import PhotoCrops, PhotoRegion, photo_short_sides, scale_regions, scaled_to_short_sides  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 
 def regions_of(path: Path, crop_size: int) -> list[PhotoRegion]:
@@ -68,4 +69,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(results.run_recorded('The photo model on photographs outside its sources', main))

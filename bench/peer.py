@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {  # name: (in_channels, image_size, num_scales, hidden_channels, num_blocks, batch)
@@ -177,4 +178,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(results.run_recorded('Against chrischute/real-nvp', main))

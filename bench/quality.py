@@ -34,6 +34,7 @@ from realnvp import RealNVP  # noqa: E402
 from realnvp.codecs import codec_bits_per_dim  # noqa: E402
 from train.baselines import dataset_images, histogram_baseline_bpd, mosaic_bits_per_dim  # noqa: E402
 from train.datasets import DATASET_NAMES, build_datasets  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 RESIZABLE = ("photos", "photos-v1", "celeba", "folder")  # data sets whose image size is a choice
 VERIFY_IMAGES = 4  # reference.json figures checked against a fresh evaluation of this many images
@@ -164,4 +165,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(results.run_recorded('Models against lossless codecs', main))

@@ -48,6 +48,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from explorer.runtime import free_port  # noqa: E402
+import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 EXAMPLES = ROOT / "assets" / "examples"
 DIGITS = sorted((EXAMPLES / "mnist").glob("digit*.png"))
 ENDPOINTS = ("/sample", "/manifold", "/interpolate", "/per_scale", "/likelihood", "/erase_preview", "/complete",
@@ -515,4 +516,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(results.run_recorded('The app under load', main))
