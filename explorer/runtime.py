@@ -10,21 +10,18 @@ wait in one line, and the page shows each its position; `QUEUE["max_size"]` wait
 most, then "queue full". Events that only pick an example or switch the model stay out of the group
 (a slow Hub download must not hold a compute slot); the completions (long) share a second group of
 1, so they never take every slot. Why two at once with one thread each rather than one at a time
-with two threads: a second thread speeds a batch-of-one request up by only 1.0-1.25x (a 64-sample grid
-or a manifold 1.5x), so two requests side by side get more done. In an 8-client soak on 2 cores (bench/soak.py, 600 s,
-at 7dcd027): 3.74 against 3.51 calls/s (`REALNVP_CONCURRENCY=1`), median latency 0.59 against
-2.33 s, short actions on `mnist` 0.4-0.65 against 2.2-2.3 s; the price is the completions, which
-wait in their own saturated queue of one (median 10-12 s against 2.7-3.0 s in the single line).
-A request that finds the machine idle still gets both cores
-(1.5x on a 64-sample grid or a manifold).
+with two threads: a second thread speeds a batch-of-one request up only a little, so two requests
+side by side get more done; a request that finds the machine idle still gets every core. The
+figures (bench/soak.py with and without `REALNVP_CONCURRENCY=1`) are in bench/RESULTS.md, the
+reasoning in docs/serving.md.
 
 Memory (issue #11; bench/soak.py measures it). What grew under load, and its bound here:
-- Gradio keeps every session's copy of the page's configuration (about 0.4 MiB for this page) for
-  `state_session_capacity` sessions, 10,000 by default (about 4 GiB): each page load, each REST call
+- Gradio keeps every session's copy of the page's configuration for `state_session_capacity`
+  sessions, 10,000 by default (gigabytes for this page): each page load, each REST call
   and each new API client is a session. `MAX_SESSIONS` here (least recently used out first; the app
   keeps no `gr.State` and its updated menus accept any value, so a forgotten session loses nothing).
 - oneDNN caches a convolution primitive per input shape (each image size at "own" resolution, each
-  number of samples): 1,024 by default, about 80 MiB for the mnist model; `ONEDNN_CACHE` here.
+  number of samples): 1,024 by default; `ONEDNN_CACHE` here.
 - glibc gives threads their own malloc arenas (up to 8 per core) and returns freed memory to the
   system only from the top of a heap, so tensors freed by Gradio's worker threads stayed resident:
   `MALLOC_ARENAS` arenas, and `malloc_trim` every `TRIM_SECONDS`.
@@ -92,8 +89,8 @@ def model_concurrency() -> int:
 
 def cpu_threads(running: int | None = None) -> int:
     """Torch threads for a request on CPU: the CPUs shared among `running` requests (default: as many
-    as may run at once). More threads than cores makes every request slower (on a busy 2-core machine
-    1 thread was 8-25x faster than 2). `REALNVP_NUM_THREADS` overrides."""
+    as may run at once). More threads than cores makes every request much slower.
+    `REALNVP_NUM_THREADS` overrides."""
     if os.environ.get("REALNVP_NUM_THREADS"):
         return max(1, int(os.environ["REALNVP_NUM_THREADS"]))
     return max(1, available_cpus() // (model_concurrency() if running is None else max(1, running)))

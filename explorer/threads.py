@@ -6,8 +6,8 @@ the process has CPUs, every team stops spinning between parallel regions and sle
 instead (libgomp throttles GOMP_SPINCOUNT from 300,000 to 100). Gradio runs each handler on whichever
 of AnyIO's worker threads is free, so after a few requests several threads had a team of two on two
 cores, and every request paid the wake-up of a sleeping thread at each of its thousands of small
-parallel regions: a completion step (1x28x28, batch 1) took 57-64 ms in the app against 33 ms in a
-plain script (bench/app_latency.py; OMP_WAIT_POLICY=passive reproduces the 60 ms in a script).
+parallel regions, which made a completion step in the app nearly twice as slow as in a plain
+script (OMP_WAIT_POLICY=passive reproduces it in a script; docs/serving.md has the story).
 
 So the model work of a request runs here instead: on the one `wide` thread, the only thread that ever
 runs more than one OpenMP thread, when it is free, with the CPUs' share of the requests running as it

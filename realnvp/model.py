@@ -364,7 +364,7 @@ class RealNVP(
         with sampling_precision(self.sampling_dtype):
             return self.decode(latents, y).clamp(0, 1)
 
-    # None: sample in full precision. torch.bfloat16: about 1.7x faster on CPUs with AVX512-BF16
+    # None: sample in full precision. torch.bfloat16: faster on CPUs with native bf16
     # (realnvp.precision.fast_sampling_dtype picks it per machine). Not saved with the model.
     sampling_dtype: torch.dtype | None = None
 

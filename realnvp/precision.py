@@ -41,8 +41,8 @@ def native_bf16(device: torch.device | str = "cpu") -> bool:
 def fast_dtype(device: torch.device | str = "cpu") -> torch.dtype | None:
     """The s/t networks' compute dtype that is fastest on `device`: bfloat16 on CPUs where it is
     native, else None (full precision). On GPUs the models of this size are bound by kernel
-    launches, and autocast's casts cost more than bfloat16 saves (bench/peer.py on an H200:
-    float32 trained 1.23x and sampled 1.54x faster than bf16 at 1x28x28, 32 hidden, 4 blocks)."""
+    launches, and autocast's casts cost more than bfloat16 saves (bench/peer.py on a GPU;
+    bench/RESULTS.md)."""
     device = torch.device(device)
     return torch.bfloat16 if device.type == "cpu" and native_bf16(device) else None
 

@@ -134,7 +134,7 @@ class TrainConfig:
     grad_clip: float = resumable(100.0, "gradient-norm clipping (0 = off)", "optimization", check=AT_LEAST_0)
     ema_decay: float = resumable(0.999, "exponential moving average of the weights (Polyak averaging), used for "
                                         "evaluation, best/, samples and the saved models; 0 = off (the recipe "
-                                        "ablation in the README measured it ahead)",
+                                        "ablation in docs/training.md measured it ahead)",
                                  "optimization", check=(lambda v: 0 <= v < 1, "in [0, 1)"), legacy=0.0)
     seed: int = fixed(0, "seed of initialization, data order and noise", "optimization", ORDER)
     max_rollbacks: int = resumable(5, "non-finite recoveries before giving up", "optimization", check=AT_LEAST_0)

@@ -15,8 +15,8 @@ from ..validation import user_errors
 from .common import NOISE_SEED, get_model, quantized_uint8, suggestion_note
 
 SIZE_HEADERS = ["coding", "bytes", "bits/dim"]
-# WebP at its best effort (method 6, as train/baselines.py and the OOD lab) up to this many values; above, method 5:
-# within 1% of method 6's size on photographs and 5-10x faster (128×128 RGB: 0.14 s instead of 1.2 s)
+# WebP at its best effort (method 6, realnvp.codecs' default) up to this many values; above, method 5:
+# within 1% of method 6's size on photographs and several times faster
 WEBP_BEST_EFFORT_VALUES = 4096
 
 
