@@ -164,7 +164,7 @@ def test_digits():
 # --------------------------------------------------------------------------------------
 
 def expected_crop(dataset, index):
-    region, top, left, flip = dataset.crop_params(index)
+    region, top, left, flip, _ = dataset.crop_params(index)  # grey crops: test_photos_grey_fraction_train_only
     size = dataset.crop_size
     crop = dataset.regions[region].pixels[:, top : top + size, left : left + size].float() / 255
     return crop.flip(-1) if flip else crop
@@ -247,6 +247,31 @@ def test_photos_scales_per_octave_train_only(fake_photos):
         assert min(region.pixels.shape[1:]) == min(region.scale, min(native))
     with pytest.raises(ValueError, match="photos data set"):
         build_datasets("digits", photo_scales_per_octave=2)
+
+
+def test_photos_grey_fraction_train_only(fake_photos):
+    """--photo-grey-fraction: that share of training crops has three equal channels (the crop's
+    luma); the other crops, validation and test are exactly what they are without the option."""
+    train, val, test, _ = build_datasets("photos", image_size=FAKE_CROP, photo_grey_fraction=0.25)
+    plain, val1, test1, _ = build_datasets("photos", image_size=FAKE_CROP)
+    greys = 0
+    for i in range(400):
+        params, x = train.crop_params(i), train[i][0]
+        assert params[:4] == plain.crop_params(i)[:4]  # same place and flip
+        if params.grey:
+            greys += 1
+            assert torch.equal(x[0], x[1]) and torch.equal(x[1], x[2])
+            colour = plain[i][0]
+            luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+            assert (x[0] - luma).abs().max() <= 1.5 / 255
+        else:
+            assert torch.equal(x, plain[i][0])
+    assert 60 < greys < 140
+    for a, b in ((val, val1), (test, test1)):
+        assert not any(a.crop_params(i).grey for i in range(200))
+        assert all(torch.equal(a[i][0], b[i][0]) for i in range(0, 200, 13))
+    with pytest.raises(ValueError, match="photos data set"):
+        build_datasets("digits", photo_grey_fraction=0.1)
 
 
 def test_photos_flips_in_train_only(fake_photos):
@@ -351,7 +376,7 @@ def test_photos_v1_unchanged():
         assert r.rows[0] >= stop or r.rows[1] <= start
     assert {r.scale for r in train.regions} == {r.scale for r in test.regions} == {1.0, 0.5, 0.25}
     # pinned (values of the original `photos` code): crops the bundled model's reference.json scored
-    assert test.crop_params(0) == (0, 105, 228, False) and test.crop_params(999) == (0, 289, 151, False)
+    assert test.crop_params(0) == (0, 105, 228, False, False) and test.crop_params(999) == (0, 289, 151, False, False)
     x, _ = assert_item(test, 0, (3, 32, 32), 256)
     assert torch.equal(x, expected_crop(test, 0))
     assert int((x * 255).round().sum()) == 271070 and int((test[999][0] * 255).round().sum()) == 143220

@@ -38,13 +38,15 @@ class Request:
     verify: bool
     photo_scales_per_octave: int
     photo_max_side: int | None
+    photo_grey_fraction: float
 
 
 # The registry: each data set's name and how to build it, in the order the command line lists them.
 BUILDERS: dict[str, Callable[[Request], Splits]] = {
     "mnist5k": lambda r: mnist5k.build(r.image_size, r.val_fraction, r.seed),
     "digits": lambda r: digits.build(r.image_size, r.val_fraction, r.seed),
-    "photos": lambda r: photos.build(r.image_size, r.val_fraction, r.seed, r.photo_scales_per_octave, r.photo_max_side),
+    "photos": lambda r: photos.build(r.image_size, r.val_fraction, r.seed, r.photo_scales_per_octave, r.photo_max_side,
+                                     r.photo_grey_fraction),
     "photos-v1": lambda r: photos_v1.build(r.image_size, r.val_fraction, r.seed),
     "mnist": lambda r: torchvision_sets.build_mnist(r.root, r.image_size, r.val_fraction, r.seed, r.download),
     "fashion-mnist": lambda r: fashion_mnist.build(r.root, r.image_size, r.val_fraction, r.seed, r.download),
@@ -73,6 +75,7 @@ def build_datasets(
     verify: bool = True,
     photo_scales_per_octave: int = 1,
     photo_max_side: int | None = None,
+    photo_grey_fraction: float = 0.0,
 ) -> Splits:
     """Return ``(train, val, test, info)`` for data set ``name`` (one of ``DATASET_NAMES``).
 
@@ -89,7 +92,8 @@ def build_datasets(
     byte-identical to the official release); downloads are always verified.
     ``photo_scales_per_octave`` > 1 (``photos`` only) adds training crops at shorter sides between
     the test protocol's (see ``photo_short_sides``); ``photo_max_side`` (``photos`` only) extends
-    the training sides from 256 px up to that shorter side. Validation and test are unaffected.
+    the training sides from 256 px up to that shorter side; ``photo_grey_fraction`` (``photos`` only)
+    of the training crops are turned grey. Validation and test are unaffected.
     """
     if name not in DATASET_NAMES:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(DATASET_NAMES)}")
@@ -97,7 +101,8 @@ def build_datasets(
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     if image_size is not None and image_size < 1:
         raise ValueError(f"image_size must be positive, got {image_size}")
-    if (photo_scales_per_octave != 1 or photo_max_side is not None) and name != "photos":
-        raise ValueError(f"photo_scales_per_octave and photo_max_side are for the photos data set, not {name}")
+    if (photo_scales_per_octave != 1 or photo_max_side is not None or photo_grey_fraction) and name != "photos":
+        raise ValueError(f"photo_scales_per_octave, photo_max_side and photo_grey_fraction are for the photos data "
+                         f"set, not {name}")
     return BUILDERS[name](Request(str(root), image_size, val_fraction, seed, download, folder, verify,
-                                  photo_scales_per_octave, photo_max_side))
+                                  photo_scales_per_octave, photo_max_side, photo_grey_fraction))

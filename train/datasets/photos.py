@@ -154,7 +154,7 @@ def missing_photos_note(missing: Sequence[photo_manifest.Photo]) -> str:
 
 
 
-def build(image_size, val_fraction, seed, scales_per_octave=1, max_short_side=None) -> Splits:
+def build(image_size, val_fraction, seed, scales_per_octave=1, max_short_side=None, grey_fraction=0.0) -> Splits:
     size = PHOTOS_DEFAULT_SIZE if image_size is None else image_size
     present, missing = available_photos()
     if missing:
@@ -163,7 +163,7 @@ def build(image_size, val_fraction, seed, scales_per_octave=1, max_short_side=No
     if val_fraction == 0:  # no validation: its photographs join the training set
         train_photos, val_photos = train_photos + val_photos, []
     train = PhotoCrops(whole_photo_regions(train_photos, size, scales_per_octave, max_short_side), PHOTOS_TRAIN_CROPS, size,
-                       flip=True, seed=seed, stream=TRAIN_STREAM)
+                       flip=True, seed=seed, stream=TRAIN_STREAM, grey_fraction=grey_fraction)
     val = PhotoCrops(whole_photo_regions(val_photos, size), PHOTOS_EVAL_CROPS if val_photos else 0, size,
                      flip=False, seed=TEST_SPLIT_SEED, stream=VAL_STREAM)
     test = PhotoCrops(whole_photo_regions(present["test"], size), PHOTOS_EVAL_CROPS, size, flip=False,
@@ -178,11 +178,12 @@ class CropParams(NamedTuple):
     top: int
     left: int
     flip: bool
+    grey: bool = False
 
 
 class PhotoCrops(Dataset):
     """``length`` random ``crop_size`` crops of ``regions`` (with random horizontal flips if
-    ``flip``).
+    ``flip``, and ``grey_fraction`` of them turned grey: every channel the crop's luma).
 
     Crop ``index`` is drawn from a NumPy generator seeded by ``(seed, stream, epoch, index)``,
     so it does not depend on the order of access, the DataLoader's workers or the global RNG.
@@ -192,7 +193,8 @@ class PhotoCrops(Dataset):
     in every region is equally likely.
     """
 
-    def __init__(self, regions: Sequence[PhotoRegion], length: int, crop_size: int, flip: bool, seed: int, stream: int):
+    def __init__(self, regions: Sequence[PhotoRegion], length: int, crop_size: int, flip: bool, seed: int, stream: int,
+                 grey_fraction: float = 0.0):
         if length > 0 and not regions:
             raise ValueError(f"no photo region is large enough for {crop_size}x{crop_size} crops")
         self.regions = list(regions)
@@ -201,6 +203,7 @@ class PhotoCrops(Dataset):
         self.flip = flip
         self.seed = seed
         self.stream = stream
+        self.grey_fraction = grey_fraction
         self.epoch = 0
         weights = np.array([self._num_positions(r) for r in self.regions], dtype=np.float64)
         scales = np.array([r.scale for r in self.regions])
@@ -231,12 +234,16 @@ class PhotoCrops(Dataset):
         top = int(rng.integers(height - self.crop_size + 1))
         left = int(rng.integers(width - self.crop_size + 1))
         flip = self.flip and bool(rng.integers(2))
-        return CropParams(region, top, left, flip)
+        # drawn only when on, so that crops without the option are the very same as before it
+        grey = bool(self.grey_fraction) and bool(rng.random() < self.grey_fraction)
+        return CropParams(region, top, left, flip, grey)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        region, top, left, flip = self.crop_params(index)
+        region, top, left, flip, grey = self.crop_params(index)
         crop = TF.crop(self.regions[region].pixels, top, left, self.crop_size, self.crop_size)
         if flip:
             crop = TF.horizontal_flip(crop)
+        if grey:  # ITU-R 601 luma in every channel
+            crop = TF.rgb_to_grayscale(crop, num_output_channels=3)
         return ToUnitInterval(256)(crop), torch.tensor(0, dtype=torch.int64)
 
