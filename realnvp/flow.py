@@ -4,8 +4,8 @@
 Every bijection has `encode(x, y) -> (z, logdet)` and `decode(z, y) -> (x, logdet)`, where
 `logdet` holds per-element log-Jacobian terms shaped like the output: its sum over the
 non-batch dimensions is log|det J| of that direction. Element-wise layers (couplings, batch
-norms, the logit map) keep every element where it is; the rearrangements (squeeze,
-factor-out) move elements and say how with `move` / `move_back`. A composition carries the
+norms, the logit map, the factor-out) keep every element where it is; the squeeze moves
+elements and says how with `move` / `move_back`. A composition carries the
 per-element log-dets along with their elements, which is what lets `RealNVP.nll_map` place
 every term of the exact log-likelihood on the pixel it belongs to.
 """
@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from .bijection import Bijection
 from .coupling import ChannelCoupling, CheckerboardCoupling
 from .norm import FlowBatchNorm
-from .reshape import FactorOut, Squeeze
+from .reshape import FactorOut, Squeeze, Unsqueeze
 
 
 class NonFiniteError(FloatingPointError):
@@ -52,36 +52,23 @@ def locating_non_finite():
         _LOCATING.reset(token)
 
 
-def add_maps(a, b):
-    """Element-wise sum of two log-det maps, or of two pairs of them (after a factor-out)."""
-    if isinstance(a, tuple):
-        return tuple(add_maps(u, v) for u, v in zip(a, b))
-    return a + b
-
-
-def zeros_like_output(h):
-    return tuple(t.new_zeros(t.shape) for t in h) if isinstance(h, tuple) else h.new_zeros(h.shape)
-
-
-def run_steps(steps, h, y: Tensor | None, direction: str, path: str):
+def run_steps(steps, h: Tensor, y: Tensor | None, direction: str, path: str) -> tuple[Tensor, Tensor]:
     """Apply `(name, layer)` steps in the given order in one direction ("encode" or "decode").
     Each layer's log-det map is added to the running map after the running map has been moved
     the way the layer moves elements, so every term stays with its element."""
-    total = zeros_like_output(h)
+    total = h.new_zeros(h.shape)
     locating = _LOCATING.get()
     for name, layer in steps:
         if direction == "encode":
             h, logdet = layer.encode(h, y)
-            total = add_maps(layer.move(total), logdet)
+            total = layer.move(total) + logdet
         else:
             h, logdet = layer.decode(h, y)
-            total = add_maps(layer.move_back(total), logdet)
+            total = layer.move_back(total) + logdet
         if locating:
             where = f"{path}.{name} ({type(layer).__name__})"
-            for part in (h if isinstance(h, tuple) else (h,)):
-                check_finite(part, where, direction + "ing")
-            for part in (logdet if isinstance(logdet, tuple) else (logdet,)):
-                check_finite(part, where + " log-det", direction + "ing")
+            check_finite(h, where, direction + "ing")
+            check_finite(logdet, where + " log-det", direction + "ing")
     return h, total
 
 
@@ -130,11 +117,12 @@ def coupling_steps(kind: type, channels: int, parities: list[int], hidden: int, 
 class Scale(Composite):
     """One resolution level of the multi-scale architecture (section 3.6):
 
-        3 checkerboard couplings, squeeze, 3 channel-wise couplings, factor-out
+        3 checkerboard couplings, squeeze, 3 channel-wise couplings, unsqueeze
 
-    so a scale maps (C, H, W) to the pair (finished latent (2C, H/2, W/2), kept (2C, H/2, W/2)),
-    and the kept half goes on to the next scale. The last scale is 4 checkerboard couplings
-    and its whole output is the last latent. Each coupling is followed by a flow batch norm.
+    so a scale's output is in the layout of its input, (C, H, W). The last scale is 4
+    checkerboard couplings. Each coupling is followed by a flow batch norm. The factor-out
+    between scales is the model's: scale i acts inside the factor-outs of the i scales before it
+    (`in_image_layout`), on the half of the elements that they kept.
     """
 
     def __init__(self, channels: int, hidden: int, blocks: int, last: bool,
@@ -147,8 +135,29 @@ class Scale(Composite):
             self.squeeze = Squeeze()
             self.channelwise = coupling_steps(ChannelCoupling, 4 * channels, [0, 1, 0], hidden, blocks,
                                               num_classes, bn_momentum, bn_statistics)
-            self.factor_out = FactorOut()
+            self.unsqueeze = Unsqueeze()
 
     def steps(self):
-        names = ["checkerboard"] if self.last else ["checkerboard", "squeeze", "channelwise", "factor_out"]
+        names = ["checkerboard"] if self.last else ["checkerboard", "squeeze", "channelwise", "unsqueeze"]
         return [(name, getattr(self, name)) for name in names]
+
+
+class Nested(Composite):
+    """Squeeze, factor-out (the first half leaves, `inner` acts on the rest), unsqueeze: one scale's
+    rearrangements around the coarser part of the flow, in the layout of its input."""
+
+    def __init__(self, inner: Bijection):
+        super().__init__()
+        self.squeeze, self.factor_out, self.unsqueeze = Squeeze(), FactorOut(inner), Unsqueeze()
+
+    def steps(self):
+        return [("squeeze", self.squeeze), ("factor_out", self.factor_out), ("unsqueeze", self.unsqueeze)]
+
+
+def in_image_layout(scale: Scale, depth: int) -> Bijection:
+    """Scale `depth` of the model as a bijection of the whole image-layout tensor: inside the
+    factor-outs of the `depth` scales before it, so it acts on the elements they kept."""
+    layer: Bijection = scale
+    for _ in range(depth):
+        layer = Nested(layer)
+    return layer

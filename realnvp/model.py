@@ -17,10 +17,11 @@ from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import Tensor, nn
 
 from .checkpoint import CheckpointError, load_state_strict
-from .flow import Composite, NonFiniteError, Scale, add_maps, check_finite, locating_non_finite
+from .flow import Composite, NonFiniteError, Scale, check_finite, in_image_layout, locating_non_finite
 from .nets import ResNet
 from .precision import sampling_precision
 from .preprocess import LogitTransform, bits_per_dim, dequantize
+from .reshape import join_scales, split_scales
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -89,17 +90,12 @@ class RealNVP(
 
     def latent_shapes(self, height: int | None = None, width: int | None = None) -> list[tuple[int, int, int]]:
         """(C, H, W) of each scale's latent, finest scale first: the walk's rearrangements
-        applied to an image-shaped tensor on the meta device (no computation)."""
+        (`split_scales`) applied to an image-shaped tensor on the meta device (no computation)."""
         h = self.image_size if height is None else height
         w = h if width is None and height is not None else (self.image_size if width is None else width)
         self._check_size(h, w)
-        t = torch.empty(1, self.in_channels, h, w, device="meta")
-        shapes = []
-        for scale in self.scales:
-            t = scale.move(t)
-            z, t = t if isinstance(t, tuple) else (t, None)
-            shapes.append(tuple(z.shape[1:]))
-        return shapes
+        parts = split_scales(torch.empty(1, self.in_channels, h, w, device="meta"), self.num_scales)
+        return [tuple(z.shape[1:]) for z in parts]
 
     def _check_size(self, height: int, width: int) -> None:
         m = self.size_multiple
@@ -144,39 +140,30 @@ class RealNVP(
         return y
 
     # ----------------------------------------------------------------- the flow
-    # The model is one walk: the logit preprocessing, then the scales in order. A scale ends in a
-    # factor-out whose output is the pair (finished latent, kept half); the walk collects the
-    # finished latents and goes on with the kept half. Log-det maps travel with their elements
-    # (see flow.run_steps), so each finished latent comes with the exact per-element terms of
-    # every layer it went through.
+    # The model is one walk over layers that all map an image-layout tensor (B, C, H, W) to one of
+    # the same layout: the logit preprocessing, then each scale inside the factor-outs of the
+    # scales before it (flow.in_image_layout). Every element stays where it is, so the log-det maps
+    # add up element by element, and the walk's output is the latents in image layout
+    # (`assemble`d); `split_scales` gives them per scale.
 
-    def _walk_encode(self, x: Tensor, y: Tensor | None):
-        h, carried = self.preprocess.encode(x)
-        terms = {"preprocessing": _flat_sum(carried)}
-        latents, maps = [], []
-        for i, scale in enumerate(self.scales):
-            h, logdet = scale.encode(h, y)
-            carried = add_maps(scale.move(carried), logdet)
-            terms[f"scale {i}"] = sum(_flat_sum(t) for t in (logdet if isinstance(logdet, tuple) else (logdet,)))
-            if isinstance(h, tuple):  # factor-out: (finished latent, kept half)
-                (z, h), (finished, carried) = h, carried
-            else:
-                z, finished = h, carried
-            latents.append(z)
-            maps.append(finished)
-        return latents, maps, terms
+    def _layers(self) -> list[tuple[str, Composite | LogitTransform]]:
+        return [("preprocessing", self.preprocess)] + [(f"scale {i}", in_image_layout(scale, i))
+                                                       for i, scale in enumerate(self.scales)]
 
-    def _walk_decode(self, latents: list[Tensor], y: Tensor | None) -> tuple[Tensor, Tensor]:
-        h = latents[-1]
-        carried = h.new_zeros(h.shape)
-        for i in reversed(range(self.num_scales)):
-            scale = self.scales[i]
-            if not scale.last:
-                h, carried = (latents[i], h), (latents[i].new_zeros(latents[i].shape), carried)
-            h, logdet = scale.decode(h, y)
-            carried = scale.move_back(carried) + logdet
-        x, logdet = self.preprocess.decode(h)
-        return x, carried + logdet
+    def _walk_encode(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        h, total, terms = x, None, {}
+        for name, layer in self._layers():
+            h, logdet = layer.encode(h, y)
+            terms[name] = _flat_sum(logdet)
+            total = logdet if total is None else total + logdet
+        return h, total, terms
+
+    def _walk_decode(self, z: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+        h, total = z, None
+        for _, layer in reversed(self._layers()):
+            h, logdet = layer.decode(h, y)
+            total = logdet if total is None else total + logdet
+        return h, total
 
     def _checked(self, walk, outputs, direction: str, *args):
         """Run `walk(*args)`; if any of `outputs(result)` is not finite, run it again with a check
@@ -214,21 +201,23 @@ class RealNVP(
                 self.train()
 
     def _encode_terms(self, x: Tensor, y=None, unit_interval: bool = True
-                      ) -> tuple[list[Tensor], list[Tensor], dict[str, Tensor]]:
-        """Latents, per-element log-likelihood maps aligned with them, and the log-likelihood's
-        terms as (B,) tensors: preprocessing, each scale's log-det, and the prior. Uses the
-        module's mode: callers that evaluate the density wrap it in `_fixed_bijection`."""
+                      ) -> tuple[list[Tensor], Tensor, dict[str, Tensor]]:
+        """Latents (per scale), the per-element log-likelihood map in image layout, and the
+        log-likelihood's terms as (B,) tensors: preprocessing, each scale's log-det, and the
+        prior. Uses the module's mode: callers that evaluate the density wrap it in
+        `_fixed_bijection`."""
         self._check_dtype()
         self._check_images(x, unit_interval)
         y = self._labels(y, x.shape[0])
         if self.training:
             self._check_training_batch(x)
         with sampling_precision(None):  # densities never run in reduced precision
-            latents, maps, terms = self._checked(
-                self._walk_encode, lambda r: [*r[0], *(v for v in r[2].values())], "encoding", x, y)
-        priors = [standard_normal_log_density(z) for z in latents]
+            z, logdet, terms = self._checked(
+                self._walk_encode, lambda r: [r[0], *(v for v in r[2].values())], "encoding", x, y)
+        latents = split_scales(z, self.num_scales)
+        priors = [standard_normal_log_density(part) for part in latents]
         terms["prior"] = sum(_flat_sum(p) for p in priors)
-        return latents, [m + p for m, p in zip(maps, priors)], terms
+        return latents, logdet + join_scales(priors), terms
 
     def _check_training_batch(self, x: Tensor) -> None:
         h, w = (s // self.size_multiple for s in x.shape[2:])
@@ -264,7 +253,7 @@ class RealNVP(
         self._check_dtype()
         latents = self._check_latents(latents)
         y = self._labels(y, latents[-1].shape[0])
-        x, logdet = self._checked(self._walk_decode, lambda r: r, "decoding", latents, y)
+        x, logdet = self._checked(self._walk_decode, lambda r: r, "decoding", join_scales(latents), y)
         return x, _flat_sum(logdet)
 
     def _check_latents(self, latents: Sequence[Tensor]) -> list[Tensor]:
@@ -285,12 +274,7 @@ class RealNVP(
         """Place per-scale tensors shaped like the latents back into image layout (B, C, H, W):
         the rearrangements of the walk (factor-outs, squeezes) undone, without the couplings.
         Each element lands on the pixel and channel it was factored out from."""
-        h = parts[-1]
-        for i in reversed(range(self.num_scales)):
-            if not self.scales[i].last:
-                h = (parts[i], h)
-            h = self.scales[i].move_back(h)
-        return h
+        return join_scales(list(parts))
 
     # ----------------------------------------------------------------- likelihoods
     # Density evaluation always means the fixed bijection (batch-norm running averages), in
@@ -327,8 +311,8 @@ class RealNVP(
     def nll_map_and_terms(self, x: Tensor, y=None) -> tuple[Tensor, dict[str, Tensor]]:
         """`nll_map` and `log_prob_terms` from one pass through the flow."""
         with self._fixed_bijection():
-            _, maps, terms = self._encode_terms(x, y)
-        return -self.assemble(maps).sum(dim=1), terms
+            _, log_density, terms = self._encode_terms(x, y)
+        return -log_density.sum(dim=1), terms
 
     def dequantize(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Quantized images k/(L-1) -> (k + u)/L with u ~ U[0,1) (u = 1/2 without noise)."""

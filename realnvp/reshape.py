@@ -1,5 +1,6 @@
-"""The two rearrangements of the multi-scale architecture (paper section 3.6): squeeze and
-factor-out. Both only move values, so their log-dets are zero.
+"""The rearrangements of the multi-scale architecture (paper section 3.6): squeeze (and its
+inverse) and factor-out. They only move values, so their log-dets are zero; `split_scales` and
+`join_scales` convert between the image layout and the per-scale latents.
 
 The squeeze turns each 2x2 spatial block into 4 channels: (C, H, W) -> (4C, H/2, W/2).
 Channel index = (2*i + j) * C + c for the pixel at offset (i, j) inside the block, so the
@@ -69,21 +70,71 @@ class Squeeze(Bijection):
         return unsqueeze(t)
 
 
-class FactorOut(Bijection):
-    """h -> (z, kept): the first half of the channels leaves the flow as this scale's latent,
-    the second half goes on to the coarser scales. Its output is that pair of tensors, and
-    decoding takes the pair."""
+class Unsqueeze(Bijection):
+    """(4C, H/2, W/2) -> (C, H, W): the inverse of Squeeze, which ends a scale so that its output
+    is in the layout of its input."""
 
-    def encode(self, x: Tensor, y: Tensor | None = None):
-        out = split_half(x)
-        return out, tuple(t.new_zeros(t.shape) for t in out)
-
-    def decode(self, parts, y: Tensor | None = None):
-        out = join_half(*parts)
+    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        out = unsqueeze(x)
         return out, out.new_zeros(out.shape)
 
-    def move(self, t: Tensor):
-        return split_half(t)
+    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        out = squeeze(z)
+        return out, out.new_zeros(out.shape)
 
-    def move_back(self, parts) -> Tensor:
-        return join_half(*parts)
+    def move(self, t: Tensor) -> Tensor:
+        return unsqueeze(t)
+
+    def move_back(self, t: Tensor) -> Tensor:
+        return squeeze(t)
+
+
+class FactorOut(Bijection):
+    """The factor-out of section 3.6 as one bijection of the whole tensor: the first half of the
+    channels leaves the flow (finished latents, passed through unchanged, log-det zero) and
+    `rest`, a bijection that keeps its input's shape, acts on the second half. Every element
+    stays where it is.
+
+    `rest` is not registered as a submodule: the model owns its scales (and their parameter
+    names), and wraps each in the factor-outs of the scales before it for its walk."""
+
+    def __init__(self, rest: Bijection):
+        super().__init__()
+        self.__dict__["rest"] = rest  # not a submodule (see above)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        finished, kept = split_half(x)
+        z, logdet = self.rest.encode(kept, y)
+        return join_half(finished, z), join_half(finished.new_zeros(finished.shape), logdet)
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        finished, kept = split_half(z)
+        x, logdet = self.rest.decode(kept, y)
+        return join_half(finished, x), join_half(finished.new_zeros(finished.shape), logdet)
+
+    def move(self, t: Tensor) -> Tensor:
+        finished, kept = split_half(t)
+        return join_half(finished, self.rest.move(kept))
+
+    def move_back(self, t: Tensor) -> Tensor:
+        finished, kept = split_half(t)
+        return join_half(finished, self.rest.move_back(kept))
+
+
+def split_scales(t: Tensor, num_scales: int) -> list[Tensor]:
+    """A tensor in image layout (..., C, H, W) -> its per-scale parts, finest first: at each
+    scale but the last, squeeze and take the first half of the channels (the elements the
+    scale factors out); the last part is what remains."""
+    parts = []
+    for _ in range(num_scales - 1):
+        finished, t = split_half(squeeze(t))
+        parts.append(finished)
+    return parts + [t]
+
+
+def join_scales(parts: list[Tensor]) -> Tensor:
+    """The inverse of `split_scales`: per-scale parts back into image layout."""
+    t = parts[-1]
+    for finished in reversed(parts[:-1]):
+        t = unsqueeze(join_half(finished, t))
+    return t

@@ -4,7 +4,7 @@ import torch
 
 from conftest import tiny_model
 from realnvp import nets
-from train.data import build_datasets
+from train.datasets import build_datasets
 from train.evaluation import autocast_setting, evaluate_bpd, full_precision, per_image_bpd
 
 

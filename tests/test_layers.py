@@ -7,11 +7,12 @@ import torch
 from conftest import randomize_
 from helpers import assert_bijection
 from realnvp.coupling import ChannelCoupling, CheckerboardCoupling, checkerboard_mask
-from realnvp.flow import Scale
+from realnvp.bijection import Bijection
+from realnvp.flow import Scale, in_image_layout
 from realnvp.nets import ResNet
 from realnvp.norm import FlowBatchNorm
 from realnvp.preprocess import LogitTransform, bits_per_dim, dequantize
-from realnvp.reshape import FactorOut, Squeeze, join_half, split_half, squeeze
+from realnvp.reshape import FactorOut, Squeeze, Unsqueeze, split_half, squeeze
 
 
 
@@ -101,48 +102,54 @@ def test_flow_batch_norm_eval_bijection_and_train_statistics():
     assert torch.allclose(ld[0, :, 0, 0], -0.5 * torch.log(var + bn.eps))
 
 
-class JoinedScale(torch.nn.Module):
-    """A scale with its factor-out pair joined back into one tensor, for assert_bijection."""
-
-    def __init__(self, scale):
-        super().__init__()
-        self.scale = scale
-
-    def encode(self, x, y=None):
-        out, ld = self.scale.encode(x, y)
-        return (join_half(*out), join_half(*ld)) if isinstance(out, tuple) else (out, ld)
-
-    def decode(self, z, y=None):
-        if not self.scale.last:
-            z = split_half(z)
-        return self.scale.decode(z, y)
-
-
 def test_scale_layers_bijection():
     for last in (False, True):
         scale = randomize_(Scale(2, hidden=4, blocks=1, last=last), seed=4).eval()
-        assert_bijection(JoinedScale(scale), torch.randn(2, 2, 4, 4))
+        assert_bijection(scale, torch.randn(2, 2, 4, 4))
 
 
-def test_scale_is_couplings_squeeze_couplings_factor_out():
+def test_scale_is_couplings_squeeze_couplings_unsqueeze():
     scale = Scale(2, hidden=4, blocks=1, last=False)
-    assert [name for name, _ in scale.steps()] == ["checkerboard", "squeeze", "channelwise", "factor_out"]
-    (z, kept), (ld_z, ld_kept) = scale.eval().encode(torch.randn(3, 2, 4, 4))
-    assert z.shape == kept.shape == ld_z.shape == ld_kept.shape == (3, 4, 2, 2)
+    assert [name for name, _ in scale.steps()] == ["checkerboard", "squeeze", "channelwise", "unsqueeze"]
+    z, ld = scale.eval().encode(torch.randn(3, 2, 4, 4))
+    assert z.shape == ld.shape == (3, 2, 4, 4)  # a scale's output is in the layout of its input
     assert [name for name, _ in Scale(2, hidden=4, blocks=1, last=True).steps()] == ["checkerboard"]
+
+
+def test_factor_out_is_a_bijection_that_keeps_half_and_nests_the_rest():
+    inner = randomize_(Scale(4, hidden=4, blocks=1, last=True), seed=5).eval()
+    layer = FactorOut(inner)
+    assert list(layer.children()) == []  # the model owns its scales: the factor-out does not register them
+    x = torch.randn(2, 8, 2, 2)
+    z, ld = assert_bijection(layer, x)
+    finished, kept = split_half(x)
+    assert torch.equal(split_half(z)[0], finished) and split_half(ld)[0].abs().sum() == 0
+    assert torch.equal(split_half(z)[1], inner.encode(kept)[0])
+    nested = in_image_layout(inner, 1)  # squeeze, factor-out, unsqueeze around the inner scale
+    assert_bijection(nested, torch.randn(2, 2, 4, 4))
 
 
 def test_rearrangements_move_log_dets_with_their_elements():
     x = torch.arange(2 * 2 * 4 * 4, dtype=torch.float64).reshape(2, 2, 4, 4)
-    for layer in (Squeeze(), FactorOut()):
-        out, ld = layer.encode(x)
-        assert all(t.abs().sum() == 0 for t in (ld if isinstance(ld, tuple) else (ld,)))
-        moved = layer.move(x)  # the same rearrangement applied to any tensor shaped like the input
-        assert all(torch.equal(a, b) for a, b in zip(moved if isinstance(moved, tuple) else (moved,),
-                                                     out if isinstance(out, tuple) else (out,)))
-        assert torch.equal(layer.move_back(moved), x)
-        assert torch.equal(layer.decode(out)[0], x)
-    assert torch.equal(FactorOut().encode(squeeze(x))[0][0], split_half(squeeze(x))[0])
+    for layer in (Squeeze(), Unsqueeze(), FactorOut(Identity())):
+        source = squeeze(x) if isinstance(layer, Unsqueeze) else x
+        out, ld = layer.encode(source)
+        assert ld.abs().sum() == 0
+        moved = layer.move(source)  # the same rearrangement applied to any tensor shaped like the input
+        assert torch.equal(moved, out)
+        assert torch.equal(layer.move_back(moved), source)
+        assert torch.equal(layer.decode(out)[0], source)
+    assert torch.equal(split_half(FactorOut(Identity()).encode(squeeze(x))[0])[0], split_half(squeeze(x))[0])
+
+
+class Identity(Bijection):
+    """The identity as a bijection: the rest of a flow that does nothing."""
+
+    def encode(self, x, y=None):
+        return x, torch.zeros_like(x)
+
+    def decode(self, z, y=None):
+        return z, torch.zeros_like(z)
 
 
 def test_flow_batch_norm_averaged_statistics_variant():

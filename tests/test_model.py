@@ -6,6 +6,7 @@ import torch
 from conftest import randomize_, tiny_model
 from helpers import jacobian_logabsdet
 from realnvp import NonFiniteError, RealNVP
+from realnvp.reshape import split_scales
 
 CONFIGS = [  # (channels, size, num_scales)
     (1, 4, 1), (1, 4, 2), (3, 4, 2), (2, 8, 2), (2, 8, 3),
@@ -304,12 +305,14 @@ def test_latent_shapes_and_assemble_follow_the_walk(channels, size, num_scales):
     assert [tuple(z.shape[1:]) for z in latents] == model.latent_shapes()
     # assemble is the inverse of the walk's rearrangements: element ids come back to their place
     ids = torch.arange(x.numel() // 2, dtype=torch.float64).reshape(1, channels, size, size)
-    parts, t = [], ids
-    for scale in model.scales:
-        t = scale.move(t)
-        z, t = t if isinstance(t, tuple) else (t, None)
-        parts.append(z)
+    parts = split_scales(ids, num_scales)
+    assert [tuple(p.shape[1:]) for p in parts] == model.latent_shapes()
     assert torch.equal(model.assemble(parts), ids)
+    # and the walk's layers keep every element in place: ids moved through them stay where they are
+    for _, layer in model._layers():
+        assert torch.equal(layer.move(ids), ids) and torch.equal(layer.move_back(ids), ids)
+    # the latents are the walk's image-layout output, split per scale
+    assert all(torch.equal(a, b) for a, b in zip(latents, split_scales(model.assemble(latents), num_scales)))
 
 
 # ----------------------------------------------------------------------------- semantics
