@@ -27,7 +27,8 @@ from torch.utils.data import DataLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from realnvp import RealNVP, explore  # noqa: E402
+from realnvp import RealNVP  # noqa: E402
+from realnvp import classes
 from train.datasets import build_datasets  # noqa: E402
 from train.evaluation import EVAL_NOISE_SEED  # noqa: E402
 import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
@@ -43,7 +44,7 @@ def posteriors(model: RealNVP, dataset, batch_size: int = 100, seed: int = EVAL_
     probs, labels = [], []
     for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
         x = model.dequantize(x.double(), generator=generator).float()
-        probs.append(explore.class_posteriors(model, x))
+        probs.append(classes.class_posteriors(model, x))
         labels.append(y)
     return torch.cat(probs), torch.cat(labels)
 
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - started
     guess = probs.argmax(1)
     accuracy = float((guess == labels).double().mean())
-    ece = explore.expected_calibration_error(probs, labels, args.bins)
+    ece = classes.expected_calibration_error(probs, labels, args.bins)
     nll = float(-probs[torch.arange(len(labels)), labels].clamp_min(1e-300).log().mean())
     print(f"{dataset} test, {len(labels)} images, {seconds:.0f} s: accuracy {accuracy:.4f}, "
           f"ECE ({args.bins} bins) {ece:.4f}, NLL {nll:.4f} nats")

@@ -14,7 +14,8 @@ import random
 import gradio as gr
 import torch
 
-from realnvp import CheckpointError, NonFiniteError, explore
+from realnvp import CheckpointError, NonFiniteError
+from realnvp import classes, inpainting
 
 from .images import ImageInputError, open_image, prepare_image
 
@@ -112,7 +113,7 @@ def class_label(model, choice, x: torch.Tensor | None = None) -> tuple[int | Non
         if x is None:
             raise gr.Error("Pick a class.")
         with torch.inference_mode():
-            posterior = explore.class_posterior(model, x)
+            posterior = classes.class_posterior(model, x)
         best = int(posterior.argmax())
         return best, (f"class {best} (the most likely under the model: p(y|x) = {posterior[best].item():.3f}, "
                       f"uniform prior)")
@@ -185,4 +186,4 @@ def erase_rectangle(x: torch.Tensor, top, bottom, left, right) -> torch.Tensor:
     """(1, 1, H, W) bool mask of the rectangle to erase, its edges given as fractions of x's size."""
     fractions = [number(value, name, 0, 1) for value, name in
                  ((top, "Top"), (bottom, "Bottom"), (left, "Left"), (right, "Right"))]
-    return explore.rectangle_mask(x.shape[2], x.shape[3], *fractions).to(x.device)
+    return inpainting.rectangle_mask(x.shape[2], x.shape[3], *fractions).to(x.device)

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 import torch
-from PIL import Image
 
 CODECS = ("png", "webp")
 CODEC_NAMES = {"png": "PNG", "webp": "WebP"}
@@ -43,6 +42,8 @@ def encode(image: np.ndarray, codec: str, webp_method: int = 6) -> bytes:
     """One uint8 ``(C, H, W)`` image losslessly encoded as ``codec`` ("png" or "webp"), at the
     codec's best compression effort (``webp_method`` below 6: a faster, slightly larger WebP). (WebP has no greyscale mode: Pillow stores a greyscale
     image as RGB, which lossless WebP's colour transforms make nearly free.)"""
+    from PIL import Image  # here, not at import: importing the library loads no image library
+
     channels = image.shape[0]
     pil = Image.fromarray(image[0] if channels == 1 else np.ascontiguousarray(image.transpose(1, 2, 0)))
     buffer = io.BytesIO()
@@ -59,6 +60,8 @@ def encode(image: np.ndarray, codec: str, webp_method: int = 6) -> bytes:
 
 def decode(data: bytes) -> np.ndarray:
     """The inverse of ``encode`` for colour images; greyscale WebP comes back as RGB."""
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as image:
         array = np.asarray(image)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)

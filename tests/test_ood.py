@@ -23,7 +23,7 @@ BUNDLED = sorted(path.parent for path in (ROOT / "assets" / "models").glob("*/oo
 
 
 def pairwise_auroc(scores_in, scores_out) -> float:
-    """P(out > in) + P(out = in) / 2 over all pairs, by brute force (not explore.auroc's ranks)."""
+    """P(out > in) + P(out = in) / 2 over all pairs, by brute force (not ood_scores.auroc's ranks)."""
     s_in, s_out = np.asarray(scores_in, np.float64), np.asarray(scores_out, np.float64)
     diff = s_out[:, None] - s_in[None, :]
     return float(((diff > 0) + 0.5 * (diff == 0)).mean())

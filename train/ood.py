@@ -36,7 +36,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from realnvp import CheckpointError, RealNVP, explore
+from realnvp import CheckpointError, RealNVP
+from realnvp import ood_scores
 from realnvp.codecs import CODECS, codec_bits_per_dim
 
 from .datasets import DATASET_NAMES, build_datasets
@@ -116,7 +117,7 @@ def model_bpd(model: RealNVP, images: torch.Tensor, batch_size: int, seed: int =
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size].double() / 255
         x = model.dequantize(x, generator=generator).float().to(device)
-        out += explore.marginal_bits_per_dim(model, x).double().cpu().tolist()
+        out += ood_scores.marginal_bits_per_dim(model, x).double().cpu().tolist()
     return out
 
 
@@ -155,8 +156,8 @@ def ood_figures(model: RealNVP, own: str, against: list[str], num_images: int = 
         "in": inside, "out": []}
     for name in against:
         other = describe_set(model, name, num_images, root, batch_size, log)
-        other["auroc"] = {"bpd": explore.auroc(scores(inside, None), scores(other, None)),
-                          **{c: explore.auroc(scores(inside, c), scores(other, c)) for c in CODECS}}
+        other["auroc"] = {"bpd": ood_scores.auroc(scores(inside, None), scores(other, None)),
+                          **{c: ood_scores.auroc(scores(inside, c), scores(other, c)) for c in CODECS}}
         other["auroc"] = {k: round(v, 4) for k, v in other["auroc"].items()}
         other["more_likely_than_median"] = round(float(np.mean(np.asarray(other["bpd"])
                                                                < np.median(inside["bpd"]))), 4)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 import torch
 
-from realnvp import explore
+from realnvp import classes
 from realnvp.preprocess import bits_per_dim
 
 from .. import figures, validation
@@ -28,7 +28,7 @@ def classify(model_name, image, invert="auto"):
     x = validation.model_input(model, image, invert)
     xd = model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))
     with torch.inference_mode():
-        log_p = explore.class_log_likelihoods(model, xd).double().cpu()
+        log_p = classes.class_log_likelihoods(model, xd).double().cpu()
     posterior = torch.softmax(log_p, 0)
     labels = [str(i) for i in range(model.num_classes)]
     order = torch.argsort(posterior, descending=True).tolist()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from realnvp import explore
+from realnvp import inpainting
 
 from .. import figures, validation
 from ..images import ImageInputError, for_display, mask_preview, open_image, to_uint8_image
@@ -53,7 +53,7 @@ def complete(model_name, image, class_choice="auto", invert="auto", top=0.5, bot
     def report(step, total, bpd):
         progress((step, total), desc=f"bits/dim {bpd:.3f}")
 
-    filled, history = explore.complete(model, x, mask, steps=n, lr=lr, seed=seed, y=y, progress=report)
+    filled, history = inpainting.complete(model, x, mask, steps=n, lr=lr, seed=seed, y=y, progress=report)
     with torch.inference_mode():
         final, original = (float(model.bits_per_dim(pixels, y)[0]) for pixels in (filled, x))
     curve = figures.curve(history + [final], title="bits/dim of the image while filling in")
@@ -144,7 +144,7 @@ def sampled_completions(model, x, mask, y, settings: CompletionSettings, progres
         progress((step, total), desc=phase)
 
     s = settings
-    result = explore.sample_completions(model, x, mask, n=s.count, steps=s.steps, mcmc_steps=s.langevin_steps,
+    result = inpainting.sample_completions(model, x, mask, n=s.count, steps=s.steps, mcmc_steps=s.langevin_steps,
                                         temperature=s.temperature, seed=s.seed, y=y, progress=report)
     how = (f"sampled: each from its own random latent (temperature {s.temperature:.2f}), {s.steps} steps of "
            f"latent search to fit the known pixels, then {s.langevin_steps} Metropolis-adjusted Langevin steps on "
@@ -159,7 +159,7 @@ def maximized_completions(model, x, mask, y, settings: CompletionSettings, progr
     s, n, images = settings, settings.count, []
     for i in range(n):
         progress((i, n), desc=f"maximizing log p, start {i + 1} of {n}")
-        filled, _ = explore.complete(model, x, mask, steps=s.steps, lr=s.learning_rate, seed=s.seed + i, y=y)
+        filled, _ = inpainting.complete(model, x, mask, steps=s.steps, lr=s.learning_rate, seed=s.seed + i, y=y)
         images.append(filled)
     images = torch.cat(images)
     with torch.inference_mode():

@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from realnvp import explore
+from realnvp import interpolation
 
 from .. import animations, validation
 from ..images import grid_image, to_uint8_image
@@ -34,7 +34,7 @@ def manifold(model_name, corner1, corner2, corner3, corner4, class_choice="auto"
     x = corner_images(loaded, [corner1, corner2, corner3, corner4], invert)
     y, text = validation.class_label(loaded.model, class_choice, x[:1])
     with torch.inference_mode():
-        grid = explore.interpolation_manifold(loaded.model, x, size, y=y)
+        grid = interpolation.interpolation_manifold(loaded.model, x, size, y=y)
     note = f"{size}×{size} grid; corners 1 (top left), 2 (top right), 3 (bottom left), 4 (bottom right)."
     return picture(grid_image(grid, size), "manifold"), note + (f" Decoded as {text}." if text else "")
 
@@ -48,7 +48,7 @@ def interpolate(model_name, first, second, class_choice="auto", invert="auto", s
     x = corner_images(loaded, [first, second], invert)
     y, text = validation.class_label(loaded.model, class_choice, x[:1])
     with torch.inference_mode():
-        row = explore.interpolate_pair(loaded.model, x[:1], x[1:], n, y=y)
+        row = interpolation.interpolate_pair(loaded.model, x[:1], x[1:], n, y=y)
     note = f"{n} steps from corner 1 to corner 2" + (f", {text}." if text else ".")
     return picture(grid_image(row, n), "interpolation"), note
 
@@ -82,18 +82,18 @@ def animate(model_name, corner1, corner2, corner3, corner4, class_choice="auto",
     with torch.inference_mode():
         latents = model.encode(x, None if y is None else torch.full((len(x),), y))
         if walk == "circle":
-            za, zb = explore.manifold_circle_latents(latents)
+            za, zb = interpolation.manifold_circle_latents(latents)
             ts = [2 * math.pi * i / n for i in range(n)]
-            video = explore.great_circle_walk(model, za, zb, n, y=y)
+            video = interpolation.great_circle_walk(model, za, zb, n, y=y)
             what = ("a closed great circle cos(t) z_a + sin(t) z_b, t from 0 to 2π, with z_a = (z₁ + z₂)/√2 and "
                     "z_b = (z₃ + z₄)/√2: it runs down the middle of the four-image manifold, then on through "
                     "−z_a and −z_b (as likely under the prior) back to the start")
         else:
             za, zb = [z[0:1] for z in latents], [z[1:2] for z in latents]
-            ts = explore.there_and_back_angles(n)
-            video = explore.geodesic_frames(model, za, zb, ts, y=y)
+            ts = interpolation.there_and_back_angles(n)
+            video = interpolation.geodesic_frames(model, za, zb, ts, y=y)
             what = "corner 1 → corner 2 → corner 1 along cos(t) z₁ + sin(t) z₂, t between 0 and π/2"
-        norms = torch.cat([z.flatten(1) for z in explore.great_circle_latents(za, zb, ts)], 1).norm(dim=1)
+        norms = torch.cat([z.flatten(1) for z in interpolation.great_circle_latents(za, zb, ts)], 1).norm(dim=1)
     h, w = video.shape[2:]
     factor = animations.enlargement(n, h, w)
     pictures = [np.repeat(np.repeat(to_uint8_image(f), factor, 0), factor, 1) for f in video]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from realnvp import codecs, explore
+from realnvp import codecs, likelihood_maps
 
 from .. import figures, validation
 from ..images import to_uint8_image
@@ -30,7 +30,7 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
     xd = model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))
     y, text = validation.class_label(model, class_choice, xd)
     with torch.inference_mode():
-        bits, terms, bpd = explore.likelihood_report(model, xd, y=y)
+        bits, terms, bpd = likelihood_maps.likelihood_report(model, xd, y=y)
     bits = bits.float().cpu().numpy()
     heat = figures.heatmap(to_uint8_image(x), bits, f"bits per value (mean {bpd:.3f})")
     table = [[name, round(value, 6)] for name, value in terms.items()] + [["total (bits/dim)", round(bpd, 6)]]

@@ -6,7 +6,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from realnvp import explore
+from realnvp import ood_scores
 from realnvp.codecs import CODEC_NAMES, CODECS
 
 from .. import figures, validation
@@ -59,7 +59,7 @@ def ood(model_name, image=None, invert="auto", other="auto", codec="png"):
         x = validation.model_input(model, image, invert)
         xd = model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))
         with torch.inference_mode():
-            value = float(explore.marginal_bits_per_dim(model, xd)[0])
+            value = float(ood_scores.marginal_bits_per_dim(model, xd)[0])
         pixels = quantized_uint8(x, model.num_levels)
         upload_codec = ood_lab.codec_bits_per_dim(pixels, codec)
         corrected = value - upload_codec

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from realnvp import explore
+from realnvp import sampling
 
 from .. import validation
 from ..images import grid_image
@@ -25,7 +25,7 @@ def sample(model_name, num_samples=64, temperature=0.8, seed=0, randomize_seed=T
     if per_scale:
         coarse = number(coarse_temperature, "Coarse-scale temperature", 0, MAX_TEMPERATURE)
         fine = number(fine_temperature, "Fine-scale temperature", 0, MAX_TEMPERATURE)
-        temperature = explore.scale_temperatures(model.num_scales, coarse, fine)
+        temperature = sampling.scale_temperatures(model.num_scales, coarse, fine)
         note = "temperatures per scale, finest first: " + ", ".join(f"{t:.2f}" for t in temperature)
     else:
         temperature = number(temperature, "Temperature", 0, MAX_TEMPERATURE)
@@ -42,6 +42,6 @@ def sample(model_name, num_samples=64, temperature=0.8, seed=0, randomize_seed=T
             y, text = validation.class_label(model, class_choice)
             note += f"; {text}"
     with torch.inference_mode():
-        x = explore.sample_grid(model, n, temperature, seed, y=y)
+        x = sampling.sample_grid(model, n, temperature, seed, y=y)
     grid = picture(grid_image(x, per_row), "samples")
     return grid, seed, f"{n} samples from {loaded.name}, seed {seed}, {note}."

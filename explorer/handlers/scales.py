@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 import torch
 
-from realnvp import explore
+from realnvp import reconstruction
 
 from .. import validation
 from ..images import to_uint8_image
@@ -26,8 +26,8 @@ def per_scale(model_name, image, class_choice="auto", invert="auto", resolution=
     x = validation.model_input(model, image, invert, resolution)
     y, text = validation.class_label(model, class_choice, x)
     with torch.inference_mode():
-        rows, captions = explore.per_scale_reconstructions(model, x, mode, temperature, seed, y=y)
-        error = explore.round_trip_error(model, x, y=y)
+        rows, captions = reconstruction.per_scale_reconstructions(model, x, mode, temperature, seed, y=y)
+        error = reconstruction.round_trip_error(model, x, y=y)
     items = [(picture(to_uint8_image(x), "input"), f"input ({x.shape[3]}×{x.shape[2]})")]
     items += [(picture(to_uint8_image(r), "reconstruction"), c) for r, c in zip(rows, captions)]
     finer = "resampled at temperature %.2f" % temperature if mode == "resample" else "set to zero"
@@ -56,10 +56,10 @@ def mix_scales(model_name, image_a, image_b, class_choice="auto", invert="auto",
                                shape=None if resolution == "model" else tuple(a.shape[2:]))
     y, text = validation.class_label(model, class_choice, a)
     with torch.inference_mode():
-        rows = explore.mix_scales(model, a, b, y=y).clamp(0, 1)
+        rows = reconstruction.mix_scales(model, a, b, y=y).clamp(0, 1)
     h, w = a.shape[2:]
     items = [(picture(to_uint8_image(a), "image-a"), f"A ({w}×{h})"), (picture(to_uint8_image(b), "image-b"), "B")]
-    captions = explore.mix_scales_captions(model.num_scales)
+    captions = reconstruction.mix_scales_captions(model.num_scales)
     items += [(picture(to_uint8_image(r), "mixed"), f"k = {k}: {c}")
               for r, c, k in zip(rows, captions, range(model.num_scales, -1, -1))]
     note = (f"Row k decodes the latents of the k coarsest scales of A with those of the finer scales of B "
