@@ -16,6 +16,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import Tensor, nn
 
+from . import inputs
 from .checkpoint import CheckpointError, load_state_strict
 from .flow import Composite, NonFiniteError, Scale, check_finite, in_image_layout, locating_non_finite
 from .nets import ResNet
@@ -56,15 +57,9 @@ class RealNVP(
                  num_levels: int = 256, logit_alpha: float = 0.05, bn_momentum: float = 0.05,
                  bn_training_statistics: str = "batch"):
         super().__init__()
-        for name, value, low in [("in_channels", in_channels, 1), ("image_size", image_size, 1),
-                                 ("num_scales", num_scales, 1), ("hidden_channels", hidden_channels, 1),
-                                 ("num_blocks", num_blocks, 0), ("num_levels", num_levels, 2)]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
-            raise ValueError(f"num_classes must be None or a positive integer, got {num_classes!r}")
-        if image_size % 2 ** (num_scales - 1):
-            raise ValueError(f"image_size {image_size} must be divisible by 2^(num_scales-1) = {2 ** (num_scales - 1)}")
+        inputs.check_config(in_channels=in_channels, image_size=image_size, num_scales=num_scales,
+                            hidden_channels=hidden_channels, num_blocks=num_blocks, num_levels=num_levels,
+                            num_classes=num_classes)
         self.in_channels = in_channels
         self.image_size = image_size
         self.num_scales = num_scales
@@ -93,51 +88,9 @@ class RealNVP(
         (`split_scales`) applied to an image-shaped tensor on the meta device (no computation)."""
         h = self.image_size if height is None else height
         w = h if width is None and height is not None else (self.image_size if width is None else width)
-        self._check_size(h, w)
+        inputs.check_size(self, h, w)
         parts = split_scales(torch.empty(1, self.in_channels, h, w, device="meta"), self.num_scales)
         return [tuple(z.shape[1:]) for z in parts]
-
-    def _check_size(self, height: int, width: int) -> None:
-        m = self.size_multiple
-        if height < 1 or width < 1 or height % m or width % m:
-            raise ValueError(f"height and width must be positive multiples of {m} for a {self.num_scales}-scale "
-                             f"model, got {height}x{width}; crop or resize the image")
-
-    def _check_images(self, x: Tensor, unit_interval: bool = True) -> None:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"expected a tensor of images (B, C, H, W), got {type(x).__name__}")
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected images of shape (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
-        if not x.is_floating_point():
-            raise TypeError(f"expected floating-point images in [0, 1], got dtype {x.dtype}; divide uint8 data by 255")
-        self._check_size(x.shape[2], x.shape[3])
-        if not torch.isfinite(x).all():
-            raise ValueError("images contain NaN or infinite values")
-        if not x.numel():
-            return
-        if unit_interval and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"image values must lie in [0, 1], got [{x.min().item():.4g}, {x.max().item():.4g}]")
-        low, high = self.preprocess.domain
-        if x.min() <= low or x.max() >= high:
-            raise ValueError(f"values must lie in ({low:.4g}, {high:.4g}), the domain of the logit preprocessing "
-                             f"(images in [0, 1]), got [{x.min().item():.4g}, {x.max().item():.4g}]")
-
-    def _labels(self, y, batch: int) -> Tensor | None:
-        if self.num_classes is None:
-            if y is not None:
-                raise ValueError("this model is not class-conditional: do not pass y")
-            return None
-        if y is None:
-            raise ValueError(f"this model is class-conditional ({self.num_classes} classes): pass labels y")
-        device = next(self.parameters()).device
-        y = torch.as_tensor(y, device=device).long()
-        if y.dim() == 0:
-            y = y.expand(batch)
-        if y.shape != (batch,):
-            raise ValueError(f"labels y must be an int or have shape ({batch},), got {tuple(y.shape)}")
-        if y.numel() and (y.min() < 0 or y.max() >= self.num_classes):
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got {y.min().item()}..{y.max().item()}")
-        return y
 
     # ----------------------------------------------------------------- the flow
     # The model is one walk over layers that all map an image-layout tensor (B, C, H, W) to one of
@@ -178,15 +131,6 @@ class RealNVP(
                 check_finite(t, "preprocess (sigmoid)" if direction == "decoding" else "the last scale", direction)
         raise NonFiniteError(f"non-finite values while {direction} (not reproducible layer by layer)")
 
-    def _check_dtype(self) -> None:
-        dtype = next(self.parameters()).dtype
-        if dtype not in (torch.float32, torch.float64):
-            raise TypeError(
-                f"the model's parameters are {dtype}: the flow's log-determinants and likelihoods are not "
-                f"reliable in half precision (on MNIST, bfloat16 reads 0.3 bits/dim off and decode(encode(x)) "
-                f"is off by 0.15). Call model.float(); for faster convolutions use "
-                f"model.set_autocast(torch.bfloat16), which keeps the flow's arithmetic in float32.")
-
     @contextlib.contextmanager
     def _fixed_bijection(self):
         """Evaluation mode for the duration: batch norms use their running averages, so the
@@ -206,11 +150,11 @@ class RealNVP(
         log-likelihood's terms as (B,) tensors: preprocessing, each scale's log-det, and the
         prior. Uses the module's mode: callers that evaluate the density wrap it in
         `_fixed_bijection`."""
-        self._check_dtype()
-        self._check_images(x, unit_interval)
-        y = self._labels(y, x.shape[0])
+        inputs.check_dtype(self)
+        inputs.check_images(self, x, unit_interval)
+        y = inputs.labels(self, y, x.shape[0])
         if self.training:
-            self._check_training_batch(x)
+            inputs.check_training_batch(self, x)
         with sampling_precision(None):  # densities never run in reduced precision
             z, logdet, terms = self._checked(
                 self._walk_encode, lambda r: [r[0], *(v for v in r[2].values())], "encoding", x, y)
@@ -218,15 +162,6 @@ class RealNVP(
         priors = [standard_normal_log_density(part) for part in latents]
         terms["prior"] = sum(_flat_sum(p) for p in priors)
         return latents, logdet + join_scales(priors), terms
-
-    def _check_training_batch(self, x: Tensor) -> None:
-        h, w = (s // self.size_multiple for s in x.shape[2:])
-        if x.shape[0] * h * w < 2:
-            raise ValueError(
-                f"in training mode the batch norms normalize with batch statistics, which need more than one "
-                f"value per channel; a batch of {x.shape[0]} image(s) of {x.shape[2]}x{x.shape[3]} leaves "
-                f"{h}x{w} at the coarsest scale. Use a batch of at least 2, larger images or fewer scales, "
-                f"or call model.eval() (log_prob, encode and nll_map always evaluate the fixed bijection).")
 
     def encode(self, x: Tensor, y=None) -> list[Tensor]:
         """Images (B, C, H, W) in [0, 1] -> latents, one tensor per scale, finest scale first.
@@ -250,25 +185,11 @@ class RealNVP(
             return self._decode(latents, y)
 
     def _decode(self, latents: Sequence[Tensor], y=None) -> tuple[Tensor, Tensor]:
-        self._check_dtype()
-        latents = self._check_latents(latents)
-        y = self._labels(y, latents[-1].shape[0])
+        inputs.check_dtype(self)
+        latents = inputs.check_latents(self, latents)
+        y = inputs.labels(self, y, latents[-1].shape[0])
         x, logdet = self._checked(self._walk_decode, lambda r: r, "decoding", join_scales(latents), y)
         return x, _flat_sum(logdet)
-
-    def _check_latents(self, latents: Sequence[Tensor]) -> list[Tensor]:
-        latents = list(latents)
-        if len(latents) != self.num_scales:
-            raise ValueError(f"expected {self.num_scales} latent tensors (one per scale), got {len(latents)}")
-        last = latents[-1]
-        if not isinstance(last, Tensor) or last.dim() != 4:
-            raise ValueError(f"latents must be (B, C, H, W) tensors, got {getattr(last, 'shape', type(last))}")
-        expected = self.latent_shapes(last.shape[2] * self.size_multiple, last.shape[3] * self.size_multiple)
-        for i, (z, shape) in enumerate(zip(latents, expected)):
-            if tuple(z.shape[1:]) != shape or z.shape[0] != last.shape[0]:
-                raise ValueError(f"latent {i} has shape {tuple(z.shape)}, expected (B, {', '.join(map(str, shape))}) "
-                                 f"with the same B for every scale")
-        return latents
 
     def assemble(self, parts: Sequence[Tensor]) -> Tensor:
         """Place per-scale tensors shaped like the latents back into image layout (B, C, H, W):
