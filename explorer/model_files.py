@@ -23,7 +23,7 @@ MODELS_FILE = ROOT / "models.json"
 HUB_ENV = "REALNVP_HUB_MODELS"
 DEFAULT_ENV = "REALNVP_DEFAULT_MODEL"
 PREFERRED_DEFAULT = "mnist"
-HUB_FILES = ["config.json", "model.safetensors", "README.md", "reference.json", "ood.json", "examples/*"]
+HUB_FILES = ["config.json", "model.safetensors", "README.md", "reference.json", "ood.json", "vs_codecs.json", "examples/*"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -90,6 +90,21 @@ def read_reference(directory: Path) -> dict | None:
         log.warning("%s: unexpected layout; ignoring it", path)
         return None
     return reference
+
+
+def read_vs_codecs(directory: Path) -> dict | None:
+    """vs_codecs.json (the model against lossless codecs by kind of photograph, written by
+    bench/photo_protocol.py --write-model-figures), or None if absent/unreadable."""
+    path = directory / "vs_codecs.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as error:
+        log.warning("%s: unreadable (%s); ignoring it", path, error)
+        return None
+    if record is not None and not (isinstance(record, dict) and isinstance(record.get("kinds"), dict)):
+        log.warning("%s: unexpected layout; ignoring it", path)
+        return None
+    return record
 
 
 def distinct_examples(examples: list[Path], count: int) -> list[str | None]:

@@ -34,7 +34,7 @@ SPACE_CODE = ("app.py", "explorer", "realnvp")
 # What the app imports besides Gradio and the standard library (tests/test_hub_staging.py checks it).
 SPACE_PACKAGES = ("torch", "torchvision", "huggingface_hub", "safetensors", "numpy", "pillow", "matplotlib", "spaces")
 # What the app reads from a model's directory (figures and card stay on the model repository).
-COPY_FILES = ("config.json", "model.safetensors", "reference.json", "ood.json")
+COPY_FILES = ("config.json", "model.safetensors", "reference.json", "ood.json", "vs_codecs.json")
 
 
 @dataclass(frozen=True)

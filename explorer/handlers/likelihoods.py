@@ -9,6 +9,7 @@ from realnvp import codecs, likelihood_maps
 
 from .. import figures, validation
 from ..images import to_uint8_image
+from ..model_files import read_vs_codecs
 from ..results import save_array, save_png
 from ..runtime import compute
 from ..validation import user_errors
@@ -54,9 +55,29 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
     shown = round(bpd, 6)
     sizes, sizes_note = size_comparison(quantized_uint8(x, model.num_levels), shown)
     notes.append(sizes_note)
+    record = codec_record_note(read_vs_codecs(loaded.directory)) if loaded.directory else ""
+    if record:
+        notes.append(record)
     note = "\n\n".join(notes) + suggestion_note(loaded, image)
     return (save_png(heat, "bits-heatmap"), shown, table, histogram, note, save_array(bits.astype(np.float32), "bits"),
             sizes)
+
+
+def codec_record_note(record: dict | None) -> str:
+    """The model's record against WebP on photographs it never saw, by kind, and where it loses
+    (from vs_codecs.json); empty without a record."""
+    kinds = (record or {}).get("kinds") or {}
+    if "all" not in kinds:
+        return ""
+    parts = [f"{name} {value['ratio']:.2f}x" for name, value in kinds.items() if name != "all"]
+    losing = [f"{name} ({value['ratio']:.2f}x)" for name, value in kinds.items() if name != "all" and value["ratio"] > 1]
+    count = len(record.get("photographs", []))
+    text = (f"**Against WebP on photographs it never saw** ({count} test photographs, every 32×32 crop at two "
+            f"scales): this model spends **{kinds['all']['ratio']:.2f}x** WebP's bits overall; by kind: "
+            f"{', '.join(parts)}.")
+    if losing:
+        text += f" It still loses to WebP lossless on {' and '.join(losing)} photographs."
+    return text
 
 
 def lossless_bytes(pixels: np.ndarray) -> dict[str, tuple[int, str]]:
