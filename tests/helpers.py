@@ -1,7 +1,14 @@
-"""Shared checks for bijections: exact inverse, and log-det against the autograd Jacobian."""
+"""What the tests share besides fixtures: small random models, the bijection check (exact inverse,
+and log-det against the autograd Jacobian), and the fake photographs' crop size."""
+from pathlib import Path
+
 import torch
 
-from realnvp.checks import jacobian_logabsdet
+from realnvp.checks import jacobian_logabsdet, randomize_  # noqa: F401  (for the tests)
+from realnvp.checks import random_model as tiny_model  # noqa: F401  (for the tests)
+
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
+FAKE_CROP = 8  # the fake photographs' crop size (conftest.fake_photos): shorter sides 16, 32 and 64 px
 
 
 def assert_bijection(layer, x, y=None, atol=1e-9):
@@ -18,3 +25,15 @@ def assert_bijection(layer, x, y=None, atol=1e-9):
         expected_inv = jacobian_logabsdet(lambda v: layer.decode(v[None], yb)[0][0], z[b])
         assert torch.allclose(ld_back[b].sum(), expected_inv, rtol=1e-7, atol=1e-9)
     return z, ld
+
+
+def grey_images(n: int, seed: int = 0) -> torch.Tensor:
+    """n float64 one-channel 8x8 images in (0.05, 0.95), from `seed`."""
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 0.9 + 0.05
+
+
+def noise(shape, seed: int = 0):
+    """uint8 noise of `shape` (numpy), from `seed`: an image no codec can shrink."""
+    import numpy as np
+
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)

@@ -1,0 +1,29 @@
+"""train.warm_start: --init-from, a grown model that starts as the saved one, and refusals."""
+import pytest
+import torch
+
+from helpers import tiny_model
+from realnvp import RealNVP
+from train.config import TrainConfig, TrainingError
+from train.warm_start import load_starting_weights, validation_warning
+
+
+def test_more_blocks_start_as_the_identity(tmp_path):
+    saved = tiny_model(1, 4, 2, dtype=torch.float32, hidden_channels=4, num_blocks=1)
+    saved.save_pretrained(tmp_path)
+    grown = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=2).eval()
+    assert load_starting_weights(str(tmp_path), grown) == 1
+    x = torch.rand(3, 1, 4, 4) * 0.9 + 0.05
+    assert torch.allclose(grown.log_prob(x), saved.log_prob(x), atol=1e-5)
+
+
+def test_another_architecture_is_refused(tmp_path):
+    tiny_model(1, 4, 2, dtype=torch.float32, hidden_channels=4).save_pretrained(tmp_path)
+    other = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=8, num_blocks=1)
+    with pytest.raises(TrainingError, match="hidden_channels: 4 there, 8 here"):
+        load_starting_weights(str(tmp_path), other)
+
+
+def test_no_warning_for_a_model_directory_without_a_run(tmp_path):
+    tiny_model(1, 4, 2, dtype=torch.float32).save_pretrained(tmp_path)
+    assert validation_warning(str(tmp_path), TrainConfig(dataset="mnist5k", out="x"), [], []) is None
