@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import shlex
 import sys
 from pathlib import Path
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP  # noqa: E402
 from realnvp.codecs import codec_bits_per_dim  # noqa: E402
 from train import photo_manifest  # noqa: E402
+from train.distributed import hardware_description  # noqa: E402
 from train.datasets import available_photos, load_photo, missing_photos_note, scaled_to_short_sides  # noqa: E402
 from train.evaluation import per_image_bpd  # noqa: E402
 
@@ -118,15 +118,7 @@ def selection_score(categories: dict[str, dict]) -> float:
 
 
 def machine() -> str:
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name}, {torch.get_num_threads()} threads"
+    return hardware_description(torch.device("cpu"), 1)
 
 
 def category_table(categories: dict[str, dict]) -> str:

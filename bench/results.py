@@ -11,39 +11,26 @@ from __future__ import annotations
 import contextlib
 import datetime
 import io
-import os
-import platform
 import re
 import shlex
 import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+sys.path.insert(0, str(RESULTS.parent.parent))  # the checkout, for train.distributed
 HEADER = ("# Benchmark results\n\nEvery section below is written by the benchmark it names (`--record`), "
           "with the date, the machine and the command that produced it. Speed is a ratio against a peer or a "
           "baseline measured in the same run; absolute figures vary with the machine and its load.\n")
 
 
 def machine() -> str:
-    """The CPU model and core count, the accelerator if torch sees one, and torch's version."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    parts = [f"{cpu}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"]
-    try:
-        import torch
+    """The CPU (model name and threads) or the GPU torch uses, and torch's version."""
+    import torch
 
-        if torch.cuda.is_available():
-            parts.append(torch.cuda.get_device_name(0))
-        parts.append(f"torch {torch.__version__}")
-    except ImportError:
-        pass
-    return "; ".join(parts)
+    from train.distributed import hardware_description
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return f"{hardware_description(device, 1)}; torch {torch.__version__}"
 
 
 def command() -> str:

@@ -70,23 +70,33 @@ class Squeeze(Bijection):
         return unsqueeze(t)
 
 
-class Unsqueeze(Bijection):
+class Inverse(Bijection):
+    """`inner` run the other way round: its decode is this encode, and its moves are swapped
+    (nflows' InverseTransform), so "the inverse is really the inverse" is one definition."""
+
+    def __init__(self, inner: Bijection):
+        super().__init__()
+        self.inner = inner
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return self.inner.decode(x, y)
+
+    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return self.inner.encode(z, y)
+
+    def move(self, t: Tensor) -> Tensor:
+        return self.inner.move_back(t)
+
+    def move_back(self, t: Tensor) -> Tensor:
+        return self.inner.move(t)
+
+
+class Unsqueeze(Inverse):
     """(4C, H/2, W/2) -> (C, H, W): the inverse of Squeeze, which ends a scale so that its output
     is in the layout of its input."""
 
-    def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        out = unsqueeze(x)
-        return out, out.new_zeros(out.shape)
-
-    def decode(self, z: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        out = squeeze(z)
-        return out, out.new_zeros(out.shape)
-
-    def move(self, t: Tensor) -> Tensor:
-        return unsqueeze(t)
-
-    def move_back(self, t: Tensor) -> Tensor:
-        return squeeze(t)
+    def __init__(self):
+        super().__init__(Squeeze())
 
 
 class FactorOut(Bijection):
