@@ -37,3 +37,14 @@ def noise(shape, seed: int = 0):
     import numpy as np
 
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def run_in_threads(target, count: int = 4) -> None:
+    """Run `target` on `count` threads at once and wait for them all."""
+    import threading
+
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

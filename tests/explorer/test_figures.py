@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from explorer import figures
+from helpers import run_in_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 RED = np.array([0xE7, 0x4C, 0x3C])  # the histogram's line for the image
@@ -93,11 +94,7 @@ def test_figures_can_be_drawn_from_several_threads_at_once():
         except Exception as error:  # noqa: BLE001
             errors.append(error)
 
-    threads = [threading.Thread(target=draw) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(draw)
     assert not errors and len(results) == 12
     assert all(np.array_equal(result, expected) for result in results)
 

@@ -9,6 +9,7 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 from explorer import results
+from helpers import run_in_threads
 
 
 def picture(seed=0) -> np.ndarray:
@@ -59,11 +60,7 @@ def test_concurrent_identical_results(tmp_path):
             with lock:
                 paths.append(path)
 
-    threads = [threading.Thread(target=save) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(save)
     assert len(set(paths)) == 40
     assert len({Path(p).read_bytes() for p in paths}) == 1
 
