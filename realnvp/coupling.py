@@ -37,6 +37,12 @@ class CheckerboardCoupling(Bijection):
         free = 1 - mask
         return free * self.s_bound * torch.tanh(s_raw), free * t
 
+    def changes(self, like: Tensor) -> Tensor:
+        """Bool, shaped like one input (C, H, W): the elements this coupling transforms; the
+        others pass through unchanged and condition the transformation."""
+        mask = checkerboard_mask(like.shape[-2], like.shape[-1], self.parity, like)[0]
+        return (mask == 0).expand(like.shape[-3], -1, -1)
+
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:
         mask = checkerboard_mask(x.shape[2], x.shape[3], self.parity, x)
         s, t = self._scale_shift(x * mask, mask, y)
@@ -68,6 +74,12 @@ class ChannelCoupling(Bijection):
 
     def _join(self, known: Tensor, free: Tensor) -> Tensor:
         return torch.cat([known, free] if self.parity == 0 else [free, known], dim=1)
+
+    def changes(self, like: Tensor) -> Tensor:
+        """Bool, shaped like one input (C, H, W): the elements this coupling transforms; the
+        others pass through unchanged and condition the transformation."""
+        known, free = self._split(torch.zeros(like.shape[-3:], dtype=torch.bool, device=like.device)[None])
+        return self._join(known, ~free)[0]
 
     def _scale_shift(self, known: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
         s_raw, t = self.net(known, y).chunk(2, dim=1)
