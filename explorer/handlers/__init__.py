@@ -11,6 +11,8 @@ from .common import picked_example, suggestion
 from .completion import (MAX_COMPLETIONS, MAX_LANGEVIN_STEPS, brush_canvas, complete, completions,
                          erase_preview)
 from .interpolation import animate, fill_corner, interpolate, manifold
+from .layers import TABLE_HEADERS as LAYER_TABLE_HEADERS
+from .layers import layers
 from .likelihoods import SIZE_HEADERS, likelihood
 from .models import describe, model_info_endpoint
 from .out_of_distribution import ood, ood_choices
@@ -18,8 +20,8 @@ from .sampling import sample
 from .scales import fill_pair, mix_scales, per_scale
 
 __all__ = [
-    "NEEDS_CLASSES", "MAX_COMPLETIONS", "MAX_LANGEVIN_STEPS", "SIZE_HEADERS", "animate", "brush_canvas", "classify",
-    "complete", "completions", "describe", "erase_preview", "fill_corner", "fill_pair", "interpolate", "likelihood",
-    "manifold", "mix_scales", "model_info_endpoint", "ood", "ood_choices", "per_scale", "picked_example", "sample",
-    "suggestion",
+    "NEEDS_CLASSES", "MAX_COMPLETIONS", "MAX_LANGEVIN_STEPS", "SIZE_HEADERS", "LAYER_TABLE_HEADERS", "animate",
+    "brush_canvas", "classify", "complete", "completions", "describe", "erase_preview", "fill_corner", "fill_pair",
+    "interpolate", "layers", "likelihood", "manifold", "mix_scales", "model_info_endpoint", "ood", "ood_choices",
+    "per_scale", "picked_example", "sample", "suggestion",
 ]

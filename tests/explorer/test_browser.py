@@ -360,3 +360,25 @@ def test_suggested_model_in_one_click(page, photo):
     page.wait_for_function("document.querySelector('#model input').value === 'mnist'")
     box.wait_for(state="hidden")
     assert "digit3_0" in image_src(page, "#likelihood-image")
+
+
+def test_layers_tab(page):
+    choose_model(page, "mnist")
+    open_tab(page, "Layer by layer")
+    page.wait_for_selector("#layers-examples .gallery-item")
+    pick_example(page, "#layers-examples", 8, "#layers-image")
+    page.locator("#layers-button").click()
+    page.wait_for_function("document.querySelectorAll('#layers-output .gallery-item img').length === 27")
+    pictures = [fetch(page, img.get_attribute("src"))
+                for img in page.locator("#layers-output .gallery-item img").all()[:3]]
+    for picture in pictures:
+        assert_content(picture, 200)
+    assert_content(fetch(page, wait_for_new_image(page, "#layers-curve")), 250)
+    page.wait_for_selector("#layers-note :text('model.log_prob')")
+    assert "checkerboard coupling" in page.locator("#layers-table").inner_text()
+    shot(page, "16-layers-encode")
+    page.locator("#layers-direction").get_by_text("decode a sample").click()
+    page.locator("#layers-button").click()
+    page.wait_for_selector("#layers-note :text('minus the encode log-dets')")
+    assert "undone" in page.locator("#layers-output").inner_text()
+    shot(page, "17-layers-decode")
