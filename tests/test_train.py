@@ -480,12 +480,13 @@ def test_photo_scales_refused_for_other_data_sets(tmp_path):
 def test_photo_scales_reach_the_card_recipe(tmp_path, fake_photos):
     from conftest import FAKE_CROP
 
-    config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, photo_max_side=128, steps=2,
+    config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, photo_max_side=128, photo_grey_fraction=0.1, steps=2,
                           eval_every=2, checkpoint_every=2)
     Trainer(config, command="test", log=lambda *_: None).run()
     card = (tmp_path / "photos" / "last" / "README.md").read_text()
     assert "training crops from 4 shorter sides per octave" in card
     assert "training crops from shorter sides up to 128 px" in card
+    assert "10% of the training crops turned grey" in card
 
 
 def test_init_from_a_run_with_another_split_warns_with_the_count(tmp_path):
