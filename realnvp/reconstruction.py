@@ -2,32 +2,73 @@
 scales mixed, and the round trip's error."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
 from .interpolation import label_batch
 from .model import RealNVP
+from .precision import sampling_precision
+
+
+class PerScale(NamedTuple):
+    """The per-scale view: columns (num_scales + 1, C, H, W) for k = all ... 0 coarsest scales
+    kept, clamped to [0, 1], the first being the input itself; their captions; and the round
+    trip's max |x - decode(encode(x))|, from a full-precision decode."""
+
+    rows: Tensor
+    captions: list[str]
+    round_trip_error: float
+
+
+def _columns(latents: list[Tensor], fresh: list[Tensor], mode: str, n: int) -> list[list[Tensor]]:
+    """Each column's latents, k = n (all the input's) first: the k coarsest scales' latents are the
+    input's, the finer ones `fresh` (resample) or zero."""
+    return [[z if i >= n - keep else (f if mode == "resample" else torch.zeros_like(z))
+             for i, (z, f) in enumerate(zip(latents, fresh))] for keep in range(n, -1, -1)]
+
+
+def _decode_columns(model: RealNVP, columns: list[list[Tensor]], y) -> Tensor:
+    """decode() of every column in one batch (each column one image): the same values as one decode
+    per column, for a fraction of the passes' overhead."""
+    latents = [torch.cat(parts) for parts in zip(*columns)]
+    return model.decode(latents, label_batch(y, len(columns)))
 
 
 @torch.no_grad()
-def per_scale_reconstructions(model: RealNVP, x: Tensor, mode: str = "resample", temperature: float = 1.0,
-                              seed: int = 0, y=None) -> tuple[Tensor, list[str]]:
-    """Decodings that keep the latents of the k coarsest scales (k = all ... 0) and resample
-    (z ~ N(0, T^2)) or zero the finer ones. Returns (num_scales + 1, C, H, W) and captions."""
+def per_scale_view(model: RealNVP, x: Tensor, mode: str = "resample", temperature: float = 1.0, seed: int = 0,
+                   y=None) -> PerScale:
+    """Decodings that keep the latents of the k coarsest scales (k = all ... 0) of one image x
+    (1, C, H, W) and resample (z ~ N(0, T^2)) or zero the finer ones, from one encode: the round
+    trip (k = all) and, in the model's `sampling_dtype` where one is set (they are only looked at),
+    the other columns. The k = all column shows x itself."""
     if mode not in ("resample", "zero"):
         raise ValueError(f"mode must be 'resample' or 'zero', got {mode!r}")
     latents = model.encode(x, y)
     generator = torch.Generator().manual_seed(int(seed))
     fresh = [torch.randn(z.shape, generator=generator, dtype=z.dtype).to(z.device) * temperature for z in latents]
-    out, captions = [], []
     n = model.num_scales
-    for keep in range(n, -1, -1):
-        mixed = [z if i >= n - keep else (f if mode == "resample" else torch.zeros_like(z))
-                 for i, (z, f) in enumerate(zip(latents, fresh))]
-        out.append(model.decode(mixed, y))
-        captions.append("all scales (exact)" if keep == n else f"{keep} coarsest scale{'s' if keep != 1 else ''}"
-                        if keep else "no scale kept")
-    return torch.cat(out).clamp(0, 1), captions
+    columns = _columns(latents, fresh, mode, n)
+    if model.sampling_dtype is None:
+        decoded = _decode_columns(model, columns, y)
+        exact, looked_at = decoded[:1], decoded[1:]
+    else:
+        exact = _decode_columns(model, columns[:1], y)
+        with sampling_precision(model.sampling_dtype):
+            looked_at = _decode_columns(model, columns[1:], y)
+    error = (exact - x).abs().max().item()
+    rows = torch.cat([x, looked_at]).clamp(0, 1)
+    captions = ["all scales (exact)" if keep == n else f"{keep} coarsest scale{'s' if keep != 1 else ''}"
+                if keep else "no scale kept" for keep in range(n, -1, -1)]
+    return PerScale(rows, captions, error)
+
+
+def per_scale_reconstructions(model: RealNVP, x: Tensor, mode: str = "resample", temperature: float = 1.0,
+                              seed: int = 0, y=None) -> tuple[Tensor, list[str]]:
+    """`per_scale_view`'s columns (num_scales + 1, C, H, W) and captions."""
+    view = per_scale_view(model, x, mode, temperature, seed, y)
+    return view.rows, view.captions
 
 
 @torch.no_grad()

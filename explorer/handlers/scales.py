@@ -26,10 +26,10 @@ def per_scale(model_name, image, class_choice="auto", invert="auto", resolution=
     x = validation.model_input(model, image, invert, resolution)
     y, text = validation.class_label(model, class_choice, x)
     with torch.inference_mode():
-        rows, captions = reconstruction.per_scale_reconstructions(model, x, mode, temperature, seed, y=y)
-        error = reconstruction.round_trip_error(model, x, y=y)
+        view = reconstruction.per_scale_view(model, x, mode, temperature, seed, y=y)
+    error = view.round_trip_error
     items = [(picture(to_uint8_image(x), "input"), f"input ({x.shape[3]}×{x.shape[2]})")]
-    items += [(picture(to_uint8_image(r), "reconstruction"), c) for r, c in zip(rows, captions)]
+    items += [(picture(to_uint8_image(r), "reconstruction"), c) for r, c in zip(view.rows, view.captions)]
     finer = "resampled at temperature %.2f" % temperature if mode == "resample" else "set to zero"
     note = (f"Round trip: max |x − decode(encode(x))| = {error:.2e} (the flow is exactly invertible up to "
             f"float32 rounding). The latents of the finer scales are {finer}; the model has "

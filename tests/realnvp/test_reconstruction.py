@@ -60,3 +60,33 @@ def test_mix_scales_class_conditional_and_other_sizes():
     wide = torch.rand(2, 1, 12, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 0.9 + 0.05
     rows = reconstruction.mix_scales(tiny_model(1, 8, 2), wide[:1], wide[1:])  # fully convolutional: any even size
     assert rows.shape == (3, 1, 12, 16) and torch.allclose(rows[0], wide[0], atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["resample", "zero"])
+@pytest.mark.parametrize("num_scales", [2, 3])
+def test_per_scale_view_encodes_once_and_decodes_the_columns_in_one_batch_as_one_by_one(mode, num_scales):
+    model = tiny_model(1, 8, num_scales, dtype=torch.float64)
+    x = images(1, seed=3)
+    encodes, decodes = [], []
+    real_encode, real_decode = model.encode, model.decode
+    model.encode = lambda *a, **k: encodes.append(a[0].shape[0]) or real_encode(*a, **k)
+    model.decode = lambda latents, *a, **k: decodes.append(latents[0].shape[0]) or real_decode(latents, *a, **k)
+    try:
+        with torch.no_grad():
+            view = reconstruction.per_scale_view(model, x, mode, temperature=0.7, seed=4)
+    finally:
+        del model.encode, model.decode
+    assert encodes == [1] and decodes == [num_scales + 1]  # one encode, one batched decode
+    assert torch.equal(view.rows[0], x[0])  # the "all scales" column is the input itself
+    # the old way: one decode per column, from the same latents and the same fresh draws
+    z = model.encode(x)
+    generator = torch.Generator().manual_seed(4)
+    fresh = [torch.randn(t.shape, generator=generator, dtype=t.dtype) * 0.7 for t in z]
+    for column, keep in enumerate(range(num_scales, -1, -1)):
+        latents = [t if i >= num_scales - keep else (f if mode == "resample" else torch.zeros_like(t))
+                   for i, (t, f) in enumerate(zip(z, fresh))]
+        one = model.decode(latents).clamp(0, 1)
+        if column:  # batched convolutions may round differently in the last bit, no more
+            assert (view.rows[column:column + 1] - one).abs().max() < 1e-13, column
+    assert view.round_trip_error == reconstruction.round_trip_error(model, x)
+    assert view.captions == reconstruction.per_scale_reconstructions(model, x, mode)[1]
