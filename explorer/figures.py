@@ -33,22 +33,55 @@ def render(figure: Figure) -> np.ndarray:
 
 def heatmap(image: np.ndarray, bits: np.ndarray, title: str, cmap: str = "magma", alpha: float = 0.6) -> np.ndarray:
     """Two panels, 800 x 400 pixels: the image, and the per-pixel bits (H, W) over it with a colour bar
-    (the colour scale spans the 1st to 99th percentile)."""
-    figure = new_figure(8, 4)
-    axes = figure.subplots(1, 2)
-    axes[0].imshow(image, interpolation="nearest")
-    axes[0].set_title("image")
-    vmin, vmax = float(np.percentile(bits, 1)), float(np.percentile(bits, 99))
-    axes[1].imshow(image, interpolation="nearest")
-    shown = axes[1].imshow(bits, cmap=cmap, alpha=alpha, vmin=vmin, vmax=max(vmax, vmin + 1e-6),
-                           interpolation="nearest")
-    axes[1].set_title(title)
-    for ax in axes:
-        ax.axis("off")
-    figure.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label="bits per value at the pixel")
-    # a fixed layout instead of tight_layout (the axes carry no ticks, and it is quicker)
-    figure.subplots_adjust(left=0.02, right=0.87, bottom=0.04, top=0.9, wspace=0.08)
-    return render(figure)
+    (the colour scale spans the 1st to 99th percentile).
+
+    The figure of an image size is built once and kept (`HEATMAPS` of them): a call sets its pictures,
+    colour scale and title and draws it, which skips building the axes, ticks and colour bar."""
+    image = np.asarray(image)
+    key = (image.shape, np.asarray(bits).shape, cmap, alpha)
+    with _heatmaps_lock:
+        cached = _heatmaps.pop(key, None) or _HeatmapFigure(image, bits, cmap, alpha)
+        _heatmaps[key] = cached  # most recently used last
+        while len(_heatmaps) > HEATMAPS:
+            _heatmaps.pop(next(iter(_heatmaps)))
+    return cached.render(image, bits, title)
+
+
+HEATMAPS = 8  # image sizes whose heatmap figure stays built
+_heatmaps: dict[tuple, _HeatmapFigure] = {}
+_heatmaps_lock = threading.Lock()
+
+
+class _HeatmapFigure:
+    """The heatmap's figure for one image size; `render` draws it for an image and its bits. Every
+    picture, the first included, is drawn the same way (set, then draw), so equal inputs give
+    equal pictures whatever was drawn before."""
+
+    def __init__(self, image: np.ndarray, bits: np.ndarray, cmap: str, alpha: float):
+        self.figure = new_figure(8, 4)
+        axes = self.figure.subplots(1, 2)
+        self.image = axes[0].imshow(image, interpolation="nearest")
+        axes[0].set_title("image")
+        self.under = axes[1].imshow(image, interpolation="nearest")
+        self.bits = axes[1].imshow(bits, cmap=cmap, alpha=alpha, vmin=0.0, vmax=1.0, interpolation="nearest")
+        self.title = axes[1].set_title("")
+        for ax in axes:
+            ax.axis("off")
+        self.colorbar = self.figure.colorbar(self.bits, ax=axes[1], fraction=0.046, pad=0.04,
+                                             label="bits per value at the pixel")
+        # a fixed layout instead of tight_layout (the axes carry no ticks, and it is quicker)
+        self.figure.subplots_adjust(left=0.02, right=0.87, bottom=0.04, top=0.9, wspace=0.08)
+        self.lock = threading.Lock()
+
+    def render(self, image: np.ndarray, bits: np.ndarray, title: str) -> np.ndarray:
+        vmin, vmax = float(np.percentile(bits, 1)), float(np.percentile(bits, 99))
+        with self.lock:
+            self.image.set_data(image)
+            self.under.set_data(image)
+            self.bits.set_data(bits)
+            self.bits.set_clim(vmin, max(vmax, vmin + 1e-6))
+            self.title.set_text(title)
+            return render(self.figure)
 
 
 def histogram(reference_bpd: np.ndarray, value: float, label: str = "this image") -> np.ndarray:
