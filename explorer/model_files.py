@@ -23,7 +23,8 @@ MODELS_FILE = ROOT / "models.json"
 HUB_ENV = "REALNVP_HUB_MODELS"
 DEFAULT_ENV = "REALNVP_DEFAULT_MODEL"
 PREFERRED_DEFAULT = "mnist"
-HUB_FILES = ["config.json", "model.safetensors", "README.md", "reference.json", "ood.json", "vs_codecs.json", "examples/*"]
+HUB_FILES = ["config.json", "model.safetensors", "README.md", "reference.json", "ood.json", "vs_codecs.json",
+             "class_means.safetensors", "examples/*"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 

@@ -1,9 +1,10 @@
-"""The tabs that look inside the flow (issue #28): Layer by layer."""
+"""The tabs that look inside the flow (issue #28): Layer by layer, Directions."""
 from __future__ import annotations
 
 import gradio as gr
 
 from .. import handlers
+from ..handlers import directions as handler
 from ..validation import MAX_TEMPERATURE
 from .controls import ModelBound, images_checked, seed_box, single_image_controls
 
@@ -34,3 +35,34 @@ def layers_tab(bound: ModelBound) -> None:
         images_checked(button.click, [(image, "image")], "layers", optional=(image,)).success(
             handlers.layers, [bound.picker, image, class_choice, invert, direction, temperature, seed],
             [steps, table, curve, note], api_name="layers")
+
+
+def directions_tab(bound: ModelBound) -> None:
+    with gr.Tab("Directions", id="directions"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image, _, invert = single_image_controls(bound, 3, "direction")
+                choices, first, second = handler.class_options(bound.start)
+                with gr.Row():
+                    # custom values allowed: the choices change with the model, and the handler checks them
+                    source = gr.Dropdown(choices, value=first, label="From", elem_id="direction-from",
+                                         visible=bool(choices), allow_custom_value=True)
+                    target = gr.Dropdown(choices, value=second, label="To", elem_id="direction-to",
+                                         visible=bool(choices), allow_custom_value=True)
+                amount = gr.Slider(-handler.MAX_AMOUNT, handler.MAX_AMOUNT, value=1.0, step=0.05,
+                                   label="How far (t: 1 moves by the whole difference of the means)",
+                                   elem_id="direction-amount")
+                scales = gr.Radio(handler.SCALE_CHOICES, value="all", label="Move the latents of",
+                                  elem_id="direction-scales")
+                button = gr.Button("Move", variant="primary", elem_id="direction-button")
+            with gr.Column(scale=3):
+                steps = gr.Gallery(label="Decoded along the way, t from 0 (the image) to the amount", columns=7,
+                                   height=220, allow_preview=True, object_fit="contain", format="png",
+                                   elem_id="direction-output", elem_classes="pixelated")
+                note = gr.Markdown(label="note", elem_id="direction-note")
+        inputs = [bound.picker, image, invert, source, target, amount, scales]
+        images_checked(button.click, [(image, "image")], "direction").success(
+            handler.direction, inputs, [steps, note], api_name="direction")
+        amount.release(handler.direction, inputs, [steps, note], api_name="direction_slider",
+                       api_visibility="private")
+    bound.followers += [(source, handler.follow_classes(0)), (target, handler.follow_classes(1))]
