@@ -46,8 +46,8 @@ def example_gallery(loaded: LoadedModel, elem_id, label=EXAMPLES_LABEL) -> gr.Ga
                       object_fit="contain", elem_id=elem_id, elem_classes=["pixelated", "examples"], format="png")
 
 
-def output_image(label, elem_id, height=None) -> gr.Image:
-    return gr.Image(label=label, format="png", type="numpy", interactive=False, elem_id=elem_id,
+def output_image(label, elem_id, height=None, value=None) -> gr.Image:
+    return gr.Image(value, label=label, format="png", type="numpy", interactive=False, elem_id=elem_id,
                     elem_classes=["pixelated", "result"], height=height, buttons=["download", "fullscreen"])
 
 

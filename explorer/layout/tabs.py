@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import animations, handlers
+from .. import animations, first_visit, handlers
 from ..validation import MAX_COMPLETION_STEPS, MAX_GRID, MAX_SAMPLES, MAX_STEPS, MAX_TEMPERATURE
 from ..widgets import (ALL_CLASSES, AUTO_CLASS, RESOLUTION_CHOICES, class_dropdown, example_gallery, image_input,
                        invert_radio, output_image)
@@ -40,8 +40,9 @@ def sample_tab(bound: ModelBound) -> None:
                                 "detail, or the reverse.")
                 button = gr.Button("Sample", variant="primary", elem_id="sample-button")
             with gr.Column(scale=3):
-                samples = output_image("Samples", "sample-output", 560)
-                note = gr.Markdown(label="note", elem_id="sample-note")
+                grid, grid_note = first_visit.sample_grid(bound.start)  # shown before any button is pressed
+                samples = output_image("Samples", "sample-output", 560, value=grid)
+                note = gr.Markdown(grid_note, label="note", elem_id="sample-note")
         button.click(handlers.sample,
                      [bound.picker, count, temperature, seed, randomize, class_choice, per_scale, coarse, fine],
                      [samples, seed, note], api_name="sample")
@@ -168,20 +169,23 @@ def likelihood_tab(bound: ModelBound) -> None:
                                            "size.")
                 button = gr.Button("Evaluate", variant="primary", elem_id="likelihood-button")
                 gr.Markdown(NALISNICK)
+            # the initial image's result, shown before any button is pressed
+            first = first_visit.likelihood(bound.start, bound.picks[1]) or (None,) * 7
             with gr.Column(scale=3):
-                heatmap = output_image("Bits per pixel", "likelihood-heatmap", 420)
+                heatmap = output_image("Bits per pixel", "likelihood-heatmap", 420, value=first[0])
                 with gr.Row():
-                    bpd = gr.Number(label="bits/dim", interactive=False, elem_id="likelihood-bpd", scale=1)
-                    bits_file = gr.File(label="Per-pixel bits (NumPy .npy)", elem_id="likelihood-file", scale=2)
-                sizes = gr.Dataframe(headers=handlers.SIZE_HEADERS, datatype=["str", "number", "number"],
+                    bpd = gr.Number(first[1], label="bits/dim", interactive=False, elem_id="likelihood-bpd", scale=1)
+                    bits_file = gr.File(first[5], label="Per-pixel bits (NumPy .npy)", elem_id="likelihood-file",
+                                        scale=2)
+                sizes = gr.Dataframe(first[6], headers=handlers.SIZE_HEADERS, datatype=["str", "number", "number"],
                                      label="What the bits mean: this image in bytes, under the flow and losslessly "
                                            "compressed (the same 8-bit image, at the resolution scored)",
                                      interactive=False, elem_id="likelihood-sizes")
-                breakdown = gr.Dataframe(headers=["term", "bits/dim"], datatype=["str", "number"],
+                breakdown = gr.Dataframe(first[2], headers=["term", "bits/dim"], datatype=["str", "number"],
                                          label="Breakdown of the bits/dim (the terms sum to the total)",
                                          interactive=False, elem_id="likelihood-breakdown")
-                histogram = output_image("Among the test images", "likelihood-histogram", 320)
-                note = gr.Markdown(label="note", elem_id="likelihood-note")
+                histogram = output_image("Among the test images", "likelihood-histogram", 320, value=first[3])
+                note = gr.Markdown(first[4], label="note", elem_id="likelihood-note")
         images_checked(button.click, [(image, "image")], "likelihood").success(
             handlers.likelihood, [bound.picker, image, class_choice, invert, resolution],
             [heatmap, bpd, breakdown, histogram, note, bits_file, sizes], api_name="likelihood")
