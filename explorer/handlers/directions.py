@@ -13,15 +13,16 @@ from safetensors import safe_open
 from realnvp import directions
 
 from .. import validation
-from ..images import to_uint8_image
+from ..images import enlarge, grid_image
 from ..registry import LoadedModel
 from ..runtime import compute
 from ..validation import number, user_errors
-from .common import get_model, picture, suggestion_note
+from .common import get_model, suggestion_note
 
 CLASS_MEANS_FILE = "class_means.safetensors"
 MAX_AMOUNT = 2.0
 STEPS = 7  # decodings shown from 0 to the amount
+STRIP_WIDTH = 800  # the row of decodings is enlarged to about this width
 SCALE_CHOICES = [("every scale", "all"), ("only the coarsest scale (overall shape)", "coarse")]
 # the pair each model's tab starts with, by class names: a garment and one like it, two similar digits
 FIRST_PAIRS = [("pullover", "coat"), ("7", "1")]
@@ -97,17 +98,18 @@ def direction(model_name, image, invert="auto", source="7", target="1", amount=1
     step = directions.class_direction([m.to(device) for m in found.means], source, target)
     with torch.inference_mode():
         z = model.encode(x)
-        ts = [amount * k / (STEPS - 1) for k in range(STEPS)]
+        ts = [amount * k / (STEPS - 1) if k else 0.0 for k in range(STEPS)]  # no "-0.00"
         moved = [directions.move_along(z, step, t, chosen) for t in ts]
         decoded = model.decode([torch.cat(parts) for parts in zip(*moved)]).clamp(0, 1)
-    items = [(picture(to_uint8_image(d), "direction"), f"t = {t:+.2f}") for d, t in zip(decoded, ts)]
+    strip = enlarge(grid_image(decoded, nrow=STEPS), STRIP_WIDTH)
     sizes = ", ".join(f"scale {i}: {d.norm().item():.2f}" for i, d in enumerate(step))
     where = "every scale" if chosen is None else "the coarsest scale only"
-    note = (f"z(t) = z + t (mean[{found.names[target]}] − mean[{found.names[source]}]) on {where}, decoded; "
-            f"t = 0 is the image itself. The means are over {found.num_images} labelled {found.dataset} test images; "
+    shown = ", ".join(f"{t:+.2f}" for t in ts)
+    note = (f"z(t) = z + t (mean[{found.names[target]}] − mean[{found.names[source]}]) on {where}, decoded at "
+            f"t = {shown} (left to right); t = 0 is the image itself. The means are over {found.num_images} labelled {found.dataset} test images; "
             f"the direction's length per scale: {sizes}. A flow's latent space is not trained to separate class "
             f"from style, so the move may change more than the class.")
-    return items, note + suggestion_note(loaded, image)
+    return strip, note + suggestion_note(loaded, image)
 
 
 def follow_classes(which: int):

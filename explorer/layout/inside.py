@@ -6,6 +6,7 @@ import gradio as gr
 from .. import handlers
 from ..handlers import directions as handler
 from ..validation import MAX_TEMPERATURE
+from ..widgets import output_image
 from .controls import ModelBound, images_checked, seed_box, single_image_controls
 
 
@@ -56,9 +57,8 @@ def directions_tab(bound: ModelBound) -> None:
                                   elem_id="direction-scales")
                 button = gr.Button("Move", variant="primary", elem_id="direction-button")
             with gr.Column(scale=3):
-                steps = gr.Gallery(label="Decoded along the way, t from 0 (the image) to the amount", columns=7,
-                                   height=220, allow_preview=True, object_fit="contain", format="png",
-                                   elem_id="direction-output", elem_classes="pixelated")
+                steps = output_image("Decoded along the way, t from 0 (the image) to the amount",
+                                     "direction-output")
                 note = gr.Markdown(label="note", elem_id="direction-note")
         inputs = [bound.picker, image, invert, source, target, amount, scales]
         images_checked(button.click, [(image, "image")], "direction").success(

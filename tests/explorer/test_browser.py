@@ -382,3 +382,17 @@ def test_layers_tab(page):
     page.wait_for_selector("#layers-note :text('minus the encode log-dets')")
     assert "undone" in page.locator("#layers-output").inner_text()
     shot(page, "17-layers-decode")
+
+
+def test_directions_tab(page):
+    choose_model(page, "mnist")
+    open_tab(page, "Directions")
+    page.wait_for_selector("#direction-examples .gallery-item")
+    pick_example(page, "#direction-examples", 13, "#direction-image")  # a 7
+    assert "digit7" in image_src(page, "#direction-image")
+    page.locator("#direction-button").click()
+    strip = fetch(page, wait_for_new_image(page, "#direction-output"))
+    assert_content(strip, 60)
+    assert strip.shape[1] > 6 * strip.shape[0]  # one row of 7 steps
+    page.wait_for_selector("#direction-note :text('mean[1] − mean[7]')")
+    shot(page, "18-directions")
