@@ -2,13 +2,18 @@
 127.0.0.1, one call at a time, median of `--repeats` after one warm-up call per action.
 
     python bench/app_latency.py [--repeats 5] [--model mnist] [--url http://127.0.0.1:7860 | --app PATH/app.py]
+    python bench/app_latency.py --smoke        # every action once, one client, no warm-up: does it run?
+    python bench/app_latency.py --only photos  # the actions whose name says "photos"
 
 Without --url it starts `python app.py` (or another checkout's, `--app`, for a before/after
 comparison in one run) on a free port and stops it afterwards. Actions: a
 64-sample grid, the per-scale row, the likelihood (heatmap, histogram, breakdown, sizes), the
 5x5 manifold, and completion of the lower half of a digit: 100 steps at learning rate 0.05 (the
 old defaults; also as steps/s) and with the app's defaults (50 steps at 0.2, which end at a lower
-bits/dim than those 100).
+bits/dim than those 100). The rows of issue #27, on a 451x300 photograph (skimage's chelsea): the
+per-scale row and the likelihood with the `photos` model at the photograph's own resolution, 64
+samples of `photos`, and sampled completions of the lower half of a digit at the app's defaults
+(4 completions, 80 latent-search steps, 30 Langevin steps).
 Three clients time the same calls:
 - `default`: `Client(url)`, as a script would use it.
 - `ssl_verify=False`: the same uploads and downloads. gradio_client sends every upload, download
@@ -29,6 +34,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +44,17 @@ from explorer.runtime import free_port  # noqa: E402
 import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 EXAMPLES = ROOT / "assets" / "examples" / "mnist"
+COLOUR_MODEL = "photos"
+
+
+def photograph(folder: Path) -> Path:
+    """A 451x300 photograph (skimage.data.chelsea) as a PNG in `folder`."""
+    from PIL import Image
+    from skimage import data
+
+    path = folder / "chelsea-451x300.png"
+    Image.fromarray(data.chelsea()).save(path)
+    return path
 
 
 def start_app(app: Path, port: int) -> subprocess.Popen:
@@ -81,15 +98,21 @@ def main() -> None:
     p.add_argument("--model", default="mnist")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--extras", action="store_true", help="also the mix, animation, classify and OOD actions")
+    p.add_argument("--smoke", action="store_true",
+                   help="a quick check that every action runs: once each, default client only, no warm-up")
+    p.add_argument("--only", metavar="TEXT", help="only the actions whose name contains TEXT (e.g. photos)")
     args = p.parse_args()
     from gradio_client import handle_file
 
-    with served_app(args.url, args.app) as url:
-        clients = {"default": wait_for(url), "ssl_verify=False": wait_for(url, ssl_verify=False),
-                   "no downloads": wait_for(url, download_files=False)}
+    with served_app(args.url, args.app) as url, tempfile.TemporaryDirectory() as folder:
+        clients = {"default": wait_for(url)}
+        if not args.smoke:
+            clients.update({"ssl_verify=False": wait_for(url, ssl_verify=False),
+                            "no downloads": wait_for(url, download_files=False)})
         client = clients["default"]
         digit = lambda d: handle_file(str(sorted(EXAMPLES.glob(f"digit{d}_*.png"))[0]))  # noqa: E731
-        m = args.model
+        photo = handle_file(str(photograph(Path(folder))))
+        m, c = args.model, COLOUR_MODEL
         actions = {
             "64-sample grid": lambda: client.predict(m, 64, 0.8, 1, False, "all", False, 1.0, 0.5, api_name="/sample"),
             "per-scale row": lambda: client.predict(m, digit(6), "auto", "auto", "model", "resample", 1.0, 0,
@@ -101,6 +124,14 @@ def main() -> None:
                                                             0, api_name="/complete"),
             "completion, app defaults": lambda: client.predict(m, digit(9), "auto", "auto", 0.5, 1.0, 0.0, 1.0,
                                                                api_name="/complete"),
+            # issue #27's rows
+            "per-scale row, photos, own resolution": lambda: client.predict(c, photo, "auto", "auto", "own",
+                                                                            "resample", 1.0, 0, api_name="/per_scale"),
+            "likelihood, photos, own resolution": lambda: client.predict(c, photo, "auto", "auto", "own",
+                                                                         api_name="/likelihood"),
+            "completions, sampled, app defaults": lambda: client.predict(m, digit(9), api_name="/completions"),
+            "64-sample grid, photos": lambda: client.predict(c, 64, 0.8, 1, False, "all", False, 1.0, 0.5,
+                                                             api_name="/sample"),
         }
         if args.extras:  # the actions of the newer tabs (absent from older checkouts)
             actions.update({
@@ -112,16 +143,21 @@ def main() -> None:
                 "out-of-distribution lab": lambda: client.predict(m, digit(3), "auto", "fashion-mnist", "png",
                                                                   api_name="/ood"),
             })
-        print(f"{m}, {args.url or args.app.resolve()}, median of {args.repeats} after a warm-up call")
+        if args.only:
+            actions = {name: call for name, call in actions.items() if args.only in name}
+        repeats = 1 if args.smoke else args.repeats
+        how = "one call, no warm-up (smoke)" if args.smoke else f"median of {repeats} after a warm-up call"
+        print(f"{m}, {args.url or args.app.resolve()}, {how}")
         print("| action | " + " | ".join(f"{kind}: median (s)" for kind in clients) + " | default: min (s) |")
         print("|---" * (len(clients) + 2) + "|")
         for name, call in actions.items():
             times = {}
             for kind in clients:
                 client = clients[kind]  # the actions' lambdas read `client` when called
-                call()
+                if not args.smoke:
+                    call()
                 times[kind] = []
-                for _ in range(args.repeats):
+                for _ in range(repeats):
                     start = time.perf_counter()
                     call()
                     times[kind].append(time.perf_counter() - start)

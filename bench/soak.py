@@ -21,6 +21,7 @@ in the queue, the largest queue position a client was told, and the RSS growth a
     python bench/soak.py --clients 4 --duration 60 --warmup 20         # a quick look
     MALLOC_ARENA_MAX=2 python bench/soak.py ...                        # the server inherits the environment
     python bench/soak.py --url http://127.0.0.1:7860/ --pid 1234 --temp-dir /tmp/gradio
+    python bench/soak.py --clients 8 --duration 300 --endpoints /sample,/likelihood,/per_scale   # issue #27's mix
 
 Exit status 1 when any call failed.
 """
@@ -283,8 +284,12 @@ class Soak:
     def __init__(self, url: str, pid: int | None, temp_dir: Path | None, inputs: Inputs, args):
         self.url, self.pid, self.temp_dir, self.inputs, self.args = url, pid, temp_dir, inputs, args
         named = httpx.get(url + "gradio_api/info", timeout=60).raise_for_status().json()["named_endpoints"]
-        self.endpoints = tuple(e for e in ENDPOINTS if e in named)
-        missing = [e for e in ENDPOINTS if e not in named]
+        wanted = args.endpoints.split(",") if args.endpoints else ENDPOINTS
+        unknown = [e for e in wanted if e not in ENDPOINTS]
+        if unknown:
+            raise SystemExit(f"--endpoints: unknown {' '.join(unknown)}; the mix knows {' '.join(ENDPOINTS)}")
+        self.endpoints = tuple(e for e in wanted if e in named)
+        missing = [e for e in wanted if e not in named]
         print(f"calls: {' '.join(self.endpoints)}" + (f" (the app has no {' '.join(missing)})" if missing else ""),
               flush=True)
         self.records: list[Record] = []
@@ -476,6 +481,8 @@ def main(argv=None) -> int:
                         help="the script to start (default app.py; e.g. a wrapper that adds diagnostics)")
     parser.add_argument("--call-timeout", type=float, default=300, help="seconds before a call counts as failed")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--endpoints", help="comma-separated calls of the mix (default: every one the app has), "
+                                            "e.g. /sample,/likelihood,/per_scale")
     parser.add_argument("--json", help="write every call and sample to this file")
     args = parser.parse_args(argv)
 
