@@ -129,7 +129,9 @@ def main() -> None:
                                                                             "resample", 1.0, 0, api_name="/per_scale"),
             "likelihood, photos, own resolution": lambda: client.predict(c, photo, "auto", "auto", "own",
                                                                          api_name="/likelihood"),
-            "completions, sampled, app defaults": lambda: client.predict(m, digit(9), api_name="/completions"),
+            "completions, sampled, app defaults": lambda: client.predict(  # the page's values, spelled out
+                m, digit(9), "auto", "auto", "rectangle", 0.5, 1.0, 0.0, 1.0, None, "sample", 4, 80, 30, 1.0, 0.2, 0,
+                api_name="/completions"),
             "64-sample grid, photos": lambda: client.predict(c, 64, 0.8, 1, False, "all", False, 1.0, 0.5,
                                                              api_name="/sample"),
         }
