@@ -148,6 +148,28 @@ def side_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def model_figures(split: str, photos, rows: list[dict]) -> dict:
+    """What the card and the app quote: the kinds, and the photographs where the model loses to WebP."""
+    per_photo = {name: pooled([r for r in rows if r["photo"] == name]) for name in dict.fromkeys(r["photo"] for r in rows)}
+    losing = {name: round(v["ratio"], 4) for name, v in sorted(per_photo.items(), key=lambda kv: -kv[1]["ratio"])
+              if v["ratio"] > 1}
+    return {"protocol": PROTOCOL, "split": split, "photographs": [p.name for p in photos],
+            "kinds": by_category(rows), "photographs_losing_to_webp": losing}
+
+
+def write_model_figures(directory: Path, split: str, photos, rows: list[dict]) -> Path:
+    """The test figures at the top level of vs_codecs.json, the validation ones under "validation"."""
+    path = directory / VS_CODECS_FILE
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    figures = model_figures(split, photos, rows)
+    if split == "test":
+        record = {**figures, **({"validation": record["validation"]} if "validation" in record else {})}
+    else:
+        record["validation"] = figures
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(ROOT / "assets" / "models" / "photos"))
@@ -158,12 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--write-model-figures", action="store_true",
-                   help=f"write the per-kind table into the model's directory as {VS_CODECS_FILE} (test split only)")
+                   help=f"write the split's per-kind table into the model's directory ({VS_CODECS_FILE}: test and "
+                        "validation each keep their own entry)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.write_model_figures and (args.split != "test" or args.select):
-        p.error("--write-model-figures records the test split's figures of one model: use --split test, no --select")
+    if args.write_model_figures and (args.split == "train" or args.select):
+        p.error("--write-model-figures records one model's test or validation figures: no --select, no train split")
     if args.write_model_figures and tuple(args.sides) != SHORT_SIDES:
         p.error(f"--write-model-figures records the protocol's sides {SHORT_SIDES}: leave --sides out")
     if args.select and args.split != "val":
@@ -201,10 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.write_model_figures:
-        figures = {"protocol": PROTOCOL, "split": "test", "photographs": [p.name for p in photos],
-                   "kinds": results[str(Path(args.model))]["categories"]}
-        (Path(args.model) / VS_CODECS_FILE).write_text(json.dumps(figures, indent=1) + "\n")
-        print(f"wrote {Path(args.model) / VS_CODECS_FILE}")
+        path = write_model_figures(Path(args.model), args.split, photos, results[str(Path(args.model))]["rows"])
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

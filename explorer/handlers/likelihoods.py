@@ -77,6 +77,19 @@ def codec_record_note(record: dict | None) -> str:
             f"{', '.join(parts)}.")
     if losing:
         text += f" It still loses to WebP lossless on {' and '.join(losing)} photographs."
+    worst = [f"{name} {ratio:.2f}x" for name, ratio in (record.get("photographs_losing_to_webp") or {}).items()]
+    if worst:
+        text += f" Test photographs where it loses: {', '.join(worst)}."
+    validation = record.get("validation") or {}
+    val_kinds = validation.get("kinds") or {}
+    val_losing = [f"{name} ({value['ratio']:.2f}x)" for name, value in val_kinds.items()
+                  if name != "all" and value["ratio"] > 1]
+    if val_losing:
+        val_worst = [f"{name} {ratio:.2f}x" for name, ratio in
+                     list((validation.get("photographs_losing_to_webp") or {}).items())[:4]]
+        text += (f" On the {len(validation.get('photographs', []))} validation photographs (which chose this "
+                 f"checkpoint) it loses on {', '.join(val_losing)}"
+                 + (f"; worst: {', '.join(val_worst)}" if val_worst else "") + ".")
     return text
 
 

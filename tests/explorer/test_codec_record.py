@@ -28,3 +28,15 @@ def test_reading_the_record_survives_missing_and_broken_files(tmp_path):
     assert read_vs_codecs(tmp_path) is None
     (tmp_path / "vs_codecs.json").write_text(json.dumps(record(smooth=1.1, **{"all": 1.0})))
     assert read_vs_codecs(tmp_path)["kinds"]["smooth"]["ratio"] == 1.1
+
+
+def test_the_note_names_the_photographs_and_the_validation_kinds_it_loses_on():
+    test = record(smooth=0.9, **{"all": 0.9})
+    test["photographs_losing_to_webp"] = {"smarties": 1.117, "home": 1.037}
+    test["validation"] = record(smooth=1.15, people=1.25, textured=0.88, **{"all": 1.01})
+    test["validation"]["photographs_losing_to_webp"] = {"fog": 2.06, "facade": 1.75, "group": 1.67, "lake": 1.11,
+                                                        "kite": 1.01}
+    note = codec_record_note(test)
+    assert "Test photographs where it loses: smarties 1.12x, home 1.04x." in note
+    assert ("On the 3 validation photographs (which chose this checkpoint) it loses on smooth (1.15x), people (1.25x);"
+            " worst: fog 2.06x, facade 1.75x, group 1.67x, lake 1.11x.") in note
