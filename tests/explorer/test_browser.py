@@ -117,8 +117,9 @@ def choose_model(page, name: str) -> None:
 
 # ----------------------------------------------------------------------------- tabs
 def test_sample_tab(page):
+    first = image_src(page, "#sample-output")  # the page opens with a grid (first visit)
     page.locator("#sample-button").click()
-    src = wait_for_new_image(page, "#sample-output")
+    src = wait_for_new_image(page, "#sample-output", first)
     grid = fetch(page, src)
     assert_content(grid, 400)
     # randomized seed: the seed box now shows the seed that was used
@@ -194,10 +195,11 @@ def test_likelihood_tab(page):
     page.wait_for_selector("#likelihood-examples .gallery-item")
     pick_example(page, "#likelihood-examples", 5, "#likelihood-image")
     assert "digit2_1" in image_src(page, "#likelihood-image")
+    opening_heat, opening_histogram = image_src(page, "#likelihood-heatmap"), image_src(page, "#likelihood-histogram")
     page.locator("#likelihood-button").click()
-    heat = fetch(page, wait_for_new_image(page, "#likelihood-heatmap"))
+    heat = fetch(page, wait_for_new_image(page, "#likelihood-heatmap", opening_heat))
     assert heat.shape == (400, 800, 3) and heat.std() > 5
-    assert_content(fetch(page, wait_for_new_image(page, "#likelihood-histogram")), 200)
+    assert_content(fetch(page, wait_for_new_image(page, "#likelihood-histogram", opening_histogram)), 200)
     bpd = float(page.locator("#likelihood-bpd input").input_value())
     assert 0 < bpd < 20
     assert f"{bpd:.4f} bits/dim" in page.locator("#likelihood-note").inner_text()
