@@ -22,7 +22,7 @@ from train.evaluation import per_image_bpd
 from train.loop import Trainer, TrainingError, batch_indices, resumed_config
 from train.snapshots import recover
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--dataset", "digits", "--hidden-channels", "4", "--num-blocks", "1", "--batch-size", "32",
         "--warmup-steps", "2", "--eval-batch-size", "400"]
 
@@ -478,7 +478,7 @@ def test_photo_scales_refused_for_other_data_sets(tmp_path):
 
 
 def test_photo_scales_reach_the_card_recipe(tmp_path, fake_photos):
-    from conftest import FAKE_CROP
+    from helpers import FAKE_CROP
 
     config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, photo_max_side=128, photo_grey_fraction=0.1, steps=2,
                           eval_every=2, checkpoint_every=2)
