@@ -39,7 +39,7 @@ from realnvp import CheckpointError, RealNVP
 from realnvp.precision import fast_sampling_dtype
 
 from .model_files import (DEFAULT_ENV, EXAMPLES_DIR, HUB_FILES, MODELS_DIR, PREFERRED_DEFAULT, bundled_copies_from_config,
-                          find_examples, hub_ids_from_config, read_reference)
+                          find_examples, hub_ids_from_config, read_reference, read_vs_codecs)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class LoadedModel:
     message: str = ""
     requested: str = ""
     source: str = "bundled"  # where its files came from: "bundled" (the app's assets) or "hub" (a Hub snapshot)
+    vs_codecs: dict | None = None  # its record against lossless codecs by kind (vs_codecs.json), read once at load
 
     @property
     def fell_back(self) -> bool:
@@ -210,7 +211,7 @@ class ModelRegistry:
         default = self.load(self.default_name)
         text = f"{message}; showing the bundled model {default.name!r} instead."
         return LoadedModel(default.name, default.model, default.directory, default.reference, default.examples,
-                           message=text, requested=requested, source=default.source)
+                           message=text, requested=requested, source=default.source, vs_codecs=default.vs_codecs)
 
     def _load_copy(self, entry: ModelEntry) -> LoadedModel:
         """The bundled copy of a Hub model, loaded once (a broken copy raises CheckpointError)."""
@@ -227,7 +228,8 @@ class ModelRegistry:
         model.requires_grad_(False)  # inference only; completion takes gradients w.r.t. pixels
         model = model.to(self.device).eval()
         model.sampling_dtype = fast_sampling_dtype(self.device)  # bf16 sample grids where bf16 is native
-        return LoadedModel(name, model, directory, read_reference(directory), examples, requested=name, source=source)
+        return LoadedModel(name, model, directory, read_reference(directory), examples, requested=name, source=source,
+                           vs_codecs=read_vs_codecs(directory))
 
     def _fetch(self, repo_id: str) -> Path:
         """The local snapshot directory of `repo_id`: from the cache, else downloaded with a time limit."""

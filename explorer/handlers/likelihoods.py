@@ -9,7 +9,6 @@ from realnvp import codecs, likelihood_maps
 
 from .. import figures, validation
 from ..images import to_uint8_image
-from ..model_files import read_vs_codecs
 from ..results import save_array, save_png
 from ..runtime import compute
 from ..validation import user_errors
@@ -55,7 +54,7 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
     shown = round(bpd, 6)
     sizes, sizes_note = size_comparison(quantized_uint8(x, model.num_levels), shown)
     notes.append(sizes_note)
-    record = codec_record_note(read_vs_codecs(loaded.directory)) if loaded.directory else ""
+    record = codec_record_note(loaded.vs_codecs)
     if record:
         notes.append(record)
     note = "\n\n".join(notes) + suggestion_note(loaded, image)

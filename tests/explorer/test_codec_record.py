@@ -40,3 +40,13 @@ def test_the_note_names_the_photographs_and_the_validation_kinds_it_loses_on():
     assert "Test photographs where it loses: smarties 1.12x, home 1.04x." in note
     assert ("On the 3 validation photographs (which chose this checkpoint) it loses on smooth (1.15x), people (1.25x);"
             " worst: fog 2.06x, facade 1.75x, group 1.67x, lake 1.11x.") in note
+
+
+def test_the_bundled_photos_model_carries_its_record_from_load():
+    from explorer.registry import ModelRegistry
+
+    loaded = ModelRegistry().load("photos")
+    assert loaded.vs_codecs == read_vs_codecs(loaded.directory)  # read once, when the model loads
+    note = codec_record_note(loaded.vs_codecs)
+    assert set(loaded.vs_codecs["kinds"]) >= {"smooth", "textured", "people", "man-made", "all"}
+    assert f"**{loaded.vs_codecs['kinds']['all']['ratio']:.2f}x** WebP's bits overall" in note
