@@ -132,6 +132,14 @@ class TrainConfig:
     scale_l2: float = resumable(5e-5, "L2 penalty on the weight-norm scales, as in the paper", "optimization",
                                 check=AT_LEAST_0)
     grad_clip: float = resumable(100.0, "gradient-norm clipping (0 = off)", "optimization", check=AT_LEAST_0)
+    class_loss_weight: float = resumable(0.0, "class-conditional models: add this weight times the cross-entropy "
+                                              "of the model's own Bayes classifier, p(y | x) from the exact "
+                                              "log p(x | y) of every label, to the objective in nats (a hybrid "
+                                              "objective, for a generative classifier that separates classes; "
+                                              "0 = pure likelihood)", "optimization", check=AT_LEAST_0, legacy=0.0)
+    class_loss_images: int = resumable(16, "images of each batch scored under every label for --class-loss-weight "
+                                           "(each costs num_classes extra forward passes)", "optimization",
+                                       check=AT_LEAST_1, legacy=16)
     ema_decay: float = resumable(0.999, "exponential moving average of the weights (Polyak averaging), used for "
                                         "evaluation, best/, samples and the saved models; 0 = off (the recipe "
                                         "ablation in docs/training.md measured it ahead)",

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -75,6 +76,8 @@ class Trainer:
             seed=config.seed, download=config.download, folder=config.folder,
             photo_scales_per_octave=config.photo_scales, photo_max_side=config.photo_max_side or None,
             photo_grey_fraction=config.photo_grey_fraction)
+        if config.class_loss_weight > 0 and not config.num_classes:
+            raise TrainingError("--class-loss-weight needs a class-conditional model: give --num-classes")
         if config.num_classes and (self.info.num_classes is None or config.num_classes < self.info.num_classes):
             raise TrainingError(f"--num-classes {config.num_classes}: data set {config.dataset} has "
                                 f"{self.info.num_classes or 'no'} labels")
@@ -89,6 +92,9 @@ class Trainer:
             if self.rank == 0 and added:
                 self.log(f"--init-from {config.init_from}: {added} residual blocks added to each s/t network, "
                          "starting as the identity")
+            if self.rank == 0 and config.num_classes and not RealNVP.from_pretrained(config.init_from).num_classes:
+                self.log(f"--init-from {config.init_from}: an unconditional model made class-conditional; the label "
+                         "embeddings start at zero, so log p(x | y) starts as its log p(x) for every label")
             if self.rank == 0 and (warning := validation_warning(config.init_from, config, self.train_set, self.val_set)):
                 self.log(warning)
         use_amp = config.amp == "bf16" or (config.amp == "auto" and fast_dtype(self.device) == torch.bfloat16)
@@ -219,10 +225,22 @@ class Trainer:
         self.model.train()
         problem = None
         try:
-            lp = self.ddp(x, y.to(self.device) if config.num_classes else None)
+            y = y.to(self.device) if config.num_classes else None
+            scored = min(config.class_loss_images, len(x)) if config.class_loss_weight > 0 else 0
+            if scored:  # the first `scored` images once more under every label, in the same forward
+                labels = torch.arange(config.num_classes, device=self.device).repeat_interleave(scored)
+                lp_all = self.ddp(torch.cat([x, x[:scored].repeat(config.num_classes, 1, 1, 1)]),
+                                  torch.cat([y, labels]))
+                lp = lp_all[:len(x)]
+                class_loss = F.cross_entropy(lp_all[len(x):].view(config.num_classes, scored).T, y[:scored])
+            else:
+                lp = self.ddp(x, y)
             bpd = bits_per_dim(lp, x[0].numel(), self.info.num_levels).mean()
             # the objective the L2 penalty and clipping act on: nats per image (the paper's code) or bits/dim
             objective = -lp.mean() if config.loss_units == "nats" else bpd
+            if scored:
+                objective = objective + config.class_loss_weight * class_loss * (
+                    1.0 if config.loss_units == "nats" else 1 / (x[0].numel() * math.log(2)))
             loss = objective + config.scale_l2 * sum((g * g).sum() for g in self.model.weight_norm_scales())
             if not torch.isfinite(loss):
                 problem = NonFiniteError(f"the loss is {loss.item()}")

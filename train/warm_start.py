@@ -1,6 +1,9 @@
 """--init-from: start a run from a saved model (possibly with more residual blocks, which start as
-the identity), and warn when that model's run trained on this run's validation images."""
+the identity, or made class-conditional, with label embeddings that start at zero), and warn when
+that model's run trained on this run's validation images."""
 from __future__ import annotations
+
+from torch import nn
 
 from realnvp import RealNVP
 from realnvp.nets import ResNet
@@ -14,13 +17,17 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
     """Load the saved model in `directory` into `model` (--init-from) and return how many residual
     blocks per s/t network were added. The architectures must match, except that `model` may have
     more residual blocks: those follow the saved ones and start as the identity, so the grown
-    model computes exactly the saved model's density (function-preserving growth). Refused with
-    what differs otherwise."""
+    model computes exactly the saved model's density (function-preserving growth); and `model`
+    may be class-conditional where the saved one is not: its label embeddings start at zero, so
+    log p(x | y) starts as the saved log p(x) for every label y and training adds only what the
+    label tells. Refused with what differs otherwise."""
     saved = RealNVP.from_pretrained(directory)
     ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
     added = ours.get("num_blocks", 0) - theirs.get("num_blocks", 0)
+    conditioned = not theirs.get("num_classes") and bool(ours.get("num_classes"))
     differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
-               if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)]
+               if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)
+               and not (k == "num_classes" and conditioned)]
     if differs:
         raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
                             "give the same model options (--num-blocks may be larger: the added blocks start as "
@@ -29,9 +36,14 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
     new_blocks = {f"{name}.blocks.{i}": block for name, net in model.named_modules() if isinstance(net, ResNet)
                   for i, block in enumerate(net.blocks) if i >= theirs["num_blocks"]}
     new_keys = {f"{prefix}.{key}" for prefix, block in new_blocks.items() for key in block.state_dict()}
-    assert not unexpected and set(missing) <= new_keys, "only the added blocks lack saved weights"
+    embeddings = {f"{name}.class_embedding.weight": net.class_embedding for name, net in model.named_modules()
+                  if isinstance(net, ResNet) and net.class_embedding is not None} if conditioned else {}
+    assert not unexpected and set(missing) <= new_keys | set(embeddings), \
+        "only the added blocks and label embeddings lack saved weights"
     for block in new_blocks.values():
         block.start_as_identity()
+    for embedding in embeddings.values():
+        nn.init.zeros_(embedding.weight)
     return added
 
 

@@ -27,3 +27,26 @@ def test_another_architecture_is_refused(tmp_path):
 def test_no_warning_for_a_model_directory_without_a_run(tmp_path):
     tiny_model(1, 4, 2, dtype=torch.float32).save_pretrained(tmp_path)
     assert validation_warning(str(tmp_path), TrainConfig(dataset="mnist5k", out="x"), [], []) is None
+
+
+def test_an_unconditional_model_made_conditional_starts_at_its_density(tmp_path):
+    saved = tiny_model(1, 4, 2, dtype=torch.float32, hidden_channels=4, num_blocks=1)
+    saved.save_pretrained(tmp_path)
+    conditional = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=1,
+                          num_classes=3).eval()
+    assert load_starting_weights(str(tmp_path), conditional) == 0
+    x = torch.rand(3, 1, 4, 4) * 0.9 + 0.05
+    for label in range(3):
+        y = torch.full((3,), label)
+        assert torch.allclose(conditional.log_prob(x, y), saved.log_prob(x), atol=1e-5)
+    # the embeddings are trainable parameters that start at zero, not frozen
+    embeddings = [p for n, p in conditional.named_parameters() if "class_embedding" in n]
+    assert embeddings and all(p.requires_grad and not p.any() for p in embeddings)
+
+
+def test_a_conditional_model_is_not_made_unconditional(tmp_path):
+    RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=1,
+            num_classes=3).save_pretrained(tmp_path)
+    unconditional = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=1)
+    with pytest.raises(TrainingError, match="num_classes: 3 there, None here"):
+        load_starting_weights(str(tmp_path), unconditional)
