@@ -1,13 +1,14 @@
-"""The tabs that look inside the flow (issue #28): Layer by layer, Directions."""
+"""The tabs that look inside the flow (issue #28): Layer by layer, Directions, Restyle."""
 from __future__ import annotations
 
 import gradio as gr
 
 from .. import handlers
 from ..handlers import directions as handler
+from ..handlers import restyle as restyling
 from ..validation import MAX_TEMPERATURE
-from ..widgets import output_image
-from .controls import ModelBound, images_checked, seed_box, single_image_controls
+from ..widgets import example_gallery, image_input, invert_radio, output_image
+from .controls import ModelBound, images_checked, offer_better_model, seed_box, single_image_controls
 
 
 def layers_tab(bound: ModelBound) -> None:
@@ -66,3 +67,38 @@ def directions_tab(bound: ModelBound) -> None:
         amount.release(handler.direction, inputs, [steps, note], api_name="direction_slider",
                        api_visibility="private")
     bound.followers += [(source, handler.follow_classes(0)), (target, handler.follow_classes(1))]
+
+
+def restyle_tab(bound: ModelBound) -> None:
+    model = bound.start.model
+    conditional = model.num_classes is not None
+    with gr.Tab("Restyle", id="restyle"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                image = image_input("Image", bound.picks[1], "restyle-image")
+                offer_better_model(bound, (image,), "restyle-suggestion", need_classes=True)
+                gallery = example_gallery(bound.start, "restyle-examples")
+                with gr.Row():
+                    # custom values allowed: the choices change with the model, and the handler checks them
+                    label = gr.Dropdown(restyling.label_choices(model), value=restyling.CHOSEN[1],
+                                        label="Encode as class", allow_custom_value=True, visible=conditional,
+                                        elem_id="restyle-class")
+                    invert = invert_radio(model)
+                gallery.select(handlers.picked_example, [bound.picker], image, api_name="pick_restyle_image",
+                               api_visibility="private")
+                needs = gr.Markdown(restyling.NEEDS_CLASSES, visible=not conditional, elem_id="restyle-needs")
+                button = gr.Button("Restyle", variant="primary", interactive=conditional, elem_id="restyle-button")
+                gr.Markdown("z = encode(x | its class), then decode(z | y) for every class y: the same hand, every "
+                            "digit. Its class is the one picked, or the one the model's Bayes classifier chooses.")
+            with gr.Column(scale=3):
+                results = output_image("Decoded under each class, with its bits/dim under that class",
+                                       "restyle-output")
+                note = gr.Markdown(label="note", elem_id="restyle-note")
+        images_checked(button.click, [(image, "image")], "restyle").success(
+            restyling.restyle, [bound.picker, image, label, invert], [results, note], api_name="restyle")
+    bound.singles.append((image, 1))
+    bound.inverts.append(invert)
+    bound.galleries.append(gallery)
+    bound.followers += [(label, restyling.follow_label),
+                        (needs, lambda loaded: gr.update(visible=loaded.model.num_classes is None)),
+                        (button, lambda loaded: gr.update(interactive=loaded.model.num_classes is not None))]

@@ -1,4 +1,4 @@
-"""The page: the introduction, a model picker over the ten tabs, and what follows the picker."""
+"""The page: the introduction, a model picker over the eleven tabs, and what follows the picker."""
 from __future__ import annotations
 
 import gradio as gr
@@ -8,7 +8,7 @@ from ..model_files import distinct_examples
 from ..registry import app_registry
 from ..widgets import ALL_CLASSES, AUTO_CLASS, class_choices, example_items
 from .controls import ModelBound
-from .inside import directions_tab, layers_tab
+from .inside import directions_tab, layers_tab, restyle_tab
 from .tabs import (classify_tab, complete_tab, interpolate_tab, likelihood_tab, mix_scales_tab, ood_tab, per_scale_tab,
                    sample_tab)
 
@@ -118,6 +118,7 @@ def build_page() -> gr.Blocks:
             ood_tab(bound)
             layers_tab(bound)
             directions_tab(bound)
+            restyle_tab(bound)
         follow_model_picker(bound, description)
         gr.api(handlers.model_info_endpoint(registry.default_name), api_name="model_info")
     return demo

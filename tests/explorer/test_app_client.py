@@ -34,7 +34,7 @@ EXAMPLES = Path(app.__file__).parent / "assets" / "examples"
 DIGIT = {d: EXAMPLES / "mnist" / f"digit{d}_0.png" for d in range(10)}
 ENDPOINTS = {"/sample", "/manifold", "/interpolate", "/per_scale", "/likelihood", "/erase_preview", "/complete",
              "/model_info", "/mix_scales", "/animate", "/classify", "/ood", "/completions", "/layers",
-             "/direction"}
+             "/direction", "/restyle"}
 
 
 def read(path) -> np.ndarray:
