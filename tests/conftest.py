@@ -10,13 +10,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from helpers import FAKE_CROP, tiny_model  # noqa: E402,F401  (FAKE_CROP: for tests not yet moved to helpers)
+import helpers  # noqa: E402
 from train import photo_manifest  # noqa: E402
 
 
 @pytest.fixture
 def make_tiny_model():
-    return tiny_model
+    return helpers.tiny_model
 
 
 @pytest.fixture(autouse=True)

@@ -15,3 +15,20 @@ def client():
         yield Client(url, verbose=False)
     finally:
         app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_registry(tmp_path_factory):
+    """A registry of tiny random models (tests/tiny_registry.py), built once per test module."""
+    from tiny_registry import build_registry
+
+    return build_registry(tmp_path_factory.mktemp("tiny-registry"))
+
+
+@pytest.fixture
+def use_tiny_registry(tiny_registry, monkeypatch):
+    """The app's handlers and page use `tiny_registry` in place of app_registry() for the test."""
+    from tiny_registry import use_registry
+
+    use_registry(monkeypatch, tiny_registry)
+    return tiny_registry
