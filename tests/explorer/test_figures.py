@@ -138,10 +138,3 @@ def test_ood_histograms_mark_the_value_in_every_panel():
     orange_on_white = 0.6 * np.array([0xE6, 0x7E, 0x22]) + 0.4 * 255  # the other data set's bars (alpha 0.6)
     assert coloured(picture, orange_on_white, 6) > 500
 
-
-def test_curve_limits_cut_training_spikes_but_never_an_evaluation():
-    from train.report import curve_limits
-
-    train = [8.0] + [3.2 + 0.01 * i for i in range(30)]  # an early spike, then a flat curve
-    low, high = curve_limits(train, [4.0, 4.4])
-    assert low < 3.2 and 4.4 < high < 8.0
