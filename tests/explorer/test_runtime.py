@@ -107,30 +107,3 @@ def test_a_request_runs_in_the_callers_context_and_raises_its_errors(monkeypatch
         fail()
     assert runtime.compute_threads().running == 0
 
-
-def test_the_wide_threads_count_leaves_new_threads_default_alone():
-    import threading
-
-    import pytest
-    import torch
-
-    from explorer import threads
-
-    if threads._OPENMP is None:
-        pytest.skip("torch does not run on GNU OpenMP here")
-
-    def counts(fn=None):
-        out = []
-
-        def body():
-            if fn is not None:
-                fn()
-            out.append(torch.get_num_threads())
-
-        caller = threading.Thread(target=body)
-        caller.start(), caller.join()
-        return out[0]
-
-    default = counts()
-    assert counts(lambda: threads.set_request_threads(default + 2)) == default + 2
-    assert counts() == default  # torch.set_num_threads would have made it default + 2
