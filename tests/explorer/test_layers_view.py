@@ -1,4 +1,4 @@
-"""The Layer by layer tab through its API (`/layers`, gradio_client), and its pictures."""
+"""The Layer by layer tab through its API (`/layers`, gradio_client); its pictures alone: test_layer_pictures.py."""
 from __future__ import annotations
 
 import re
@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from app_env import RGB_REPO, import_app
-from helpers import tiny_model
 
 pytestmark = [pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
 
@@ -18,7 +16,6 @@ app = import_app()
 from gradio_client import handle_file  # noqa: E402
 
 from explorer import layer_pictures  # noqa: E402
-from realnvp import trace  # noqa: E402
 
 EXAMPLES = Path(app.__file__).parent / "assets" / "examples"
 DIGIT = EXAMPLES / "mnist" / "digit4_0.png"
@@ -97,20 +94,3 @@ def test_layers_decode_a_sample_and_refusals(client):
     with pytest.raises(Exception, match="sideways"):  # refused by the radio, before the handler
         layers(client, direction="sideways")
 
-
-def test_step_pictures_mark_what_is_outside_and_what_changes():
-    model = tiny_model(1, 8, 2, dtype=torch.float32)
-    x = torch.rand(1, 1, 8, 8) * 0.9 + 0.05
-    walk = trace.trace_encode(model, x)
-    for step in walk.steps:
-        image = layer_pictures.step_picture(step, 1, side=32)
-        assert image.dtype == np.uint8 and image.shape == (32, 32 + layer_pictures.GAP + 32, 3), step.kind
-    factor_out = next(s for s in walk.steps if s.kind == "factor-out")
-    state = layer_pictures.state_panel(factor_out.picture[0])
-    outside = np.all(state == layer_pictures.OUTSIDE, axis=2)
-    assert np.array_equal(outside, torch.isnan(factor_out.picture[0, 0]).numpy())
-    assert outside[0].all() and not outside[1].any()  # the top row of every 2x2 block leaves
-    start = layer_pictures.start_picture(x, is_image=True, side=8)
-    assert np.array_equal(start[:, :8, 0], (x[0, 0].numpy() * 255).round().astype(np.uint8))
-    tiles = layer_pictures.channel_tiles(factor_out.output[0], 1, 32, 32)  # 2 tiles of 4x4, enlarged 3x
-    assert tiles.shape == (32, 32, 3) and (tiles == 255).all(axis=2).mean() > 0.5
