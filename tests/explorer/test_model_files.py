@@ -3,7 +3,7 @@ import json
 
 from explorer import model_files
 from explorer.model_files import (MODELS_DIR, distinct_examples, find_examples, hub_ids_from_config,
-                                  read_models_file, read_reference)
+                                  read_models_file, read_reference, read_vs_codecs)
 
 
 def test_hub_ids_from_the_environment_and_models_json(tmp_path):
@@ -34,3 +34,18 @@ def test_examples_and_reference_of_a_bundled_model(tmp_path):
     assert reference["test_bpd"] and reference.get("dataset") == "mnist5k"
     (tmp_path / "reference.json").write_text("[1, 2]")
     assert read_reference(tmp_path) is None and read_reference(tmp_path / "absent") is None
+
+
+def record(**ratios):
+    kinds = {name: {"crops": 10, "model": r, "webp": 1.0, "png": 1.2, "ratio": r} for name, r in ratios.items()}
+    return {"protocol": "p", "split": "test", "photographs": ["a", "b", "c"], "kinds": kinds}
+
+
+def test_reading_the_record_survives_missing_and_broken_files(tmp_path):
+    assert read_vs_codecs(tmp_path) is None
+    (tmp_path / "vs_codecs.json").write_text("{not json")
+    assert read_vs_codecs(tmp_path) is None
+    (tmp_path / "vs_codecs.json").write_text(json.dumps({"kinds": []}))
+    assert read_vs_codecs(tmp_path) is None
+    (tmp_path / "vs_codecs.json").write_text(json.dumps(record(smooth=1.1, **{"all": 1.0})))
+    assert read_vs_codecs(tmp_path)["kinds"]["smooth"]["ratio"] == 1.1
