@@ -21,10 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_latency import ROOT, served_app, wait_for  # noqa: E402
 import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from browser import open_tab, opened_page  # noqa: E402  (bench/browser.py: Chromium, shared with the tests)
 
 # action: (tab to open or None, button, CSS selector of the output images, how many)
 ACTIONS = {
@@ -67,31 +64,21 @@ def main() -> None:
     p.add_argument("--only", nargs="+", choices=list(ACTIONS), metavar="ACTION",
                    help=f"time only these actions (of: {', '.join(ACTIONS)})")
     args = p.parse_args()
-    from playwright.sync_api import sync_playwright
-
     with served_app(args.url, args.app) as url:
         wait_for(url)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(120_000)
-                page.goto(url)
-                page.wait_for_selector("#sample-button")
-                print(f"default model, {args.url or args.app.resolve()}, Chromium, median of {args.repeats} "
-                      f"after a warm-up click")
-                print("| action | median (s) | min (s) |")
-                print("|---|---|---|")
-                for name, (tab, button, selector, count) in ACTIONS.items():
-                    if args.only and name not in args.only:
-                        continue
-                    if tab:
-                        page.get_by_role("tab", name=tab).click()
-                    click_and_wait(page, button, selector, count)
-                    times = [click_and_wait(page, button, selector, count) for _ in range(args.repeats)]
-                    print(f"| {name} | {statistics.median(times):.3f} | {min(times):.3f} |", flush=True)
-            finally:
-                browser.close()
+        with opened_page(url, {"width": 1400, "height": 1000}, 120_000) as page:
+            print(f"default model, {args.url or args.app.resolve()}, Chromium, median of {args.repeats} "
+                  f"after a warm-up click")
+            print("| action | median (s) | min (s) |")
+            print("|---|---|---|")
+            for name, (tab, button, selector, count) in ACTIONS.items():
+                if args.only and name not in args.only:
+                    continue
+                if tab:
+                    open_tab(page, tab)
+                click_and_wait(page, button, selector, count)
+                times = [click_and_wait(page, button, selector, count) for _ in range(args.repeats)]
+                print(f"| {name} | {statistics.median(times):.3f} | {min(times):.3f} |", flush=True)
 
 
 if __name__ == "__main__":

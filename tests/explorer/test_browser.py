@@ -1,10 +1,12 @@
 """The app in a real Chromium (Debian's /usr/bin/chromium through Playwright): every tab, an
 uploaded photograph, example picking, the buttons, a model switch and an error message.
 Output images are fetched from their <img> src and checked for content; screenshots go to
-test-artifacts/ (gitignored) for a human look.
+test-artifacts/ (gitignored) for a human look. The page-driving helpers (opening Chromium, tabs,
+examples, the model menu) are bench/browser.py's, shared with bench/screenshot.py.
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
@@ -20,16 +22,19 @@ from app_env import import_app, launch
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium fonts-liberation) "
-                f"to run the browser tests", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
-
 ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("bench_browser", ROOT / "bench" / "browser.py")
+browser = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(browser)
+open_tab, image_src, wait_for_new_image, pick_example, choose_model = (
+    browser.open_tab, browser.image_src, browser.wait_for_new_image, browser.pick_example, browser.choose_model)
+
+if not os.path.exists(browser.CHROMIUM):
+    pytest.skip(f"{browser.CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium "
+                f"fonts-liberation) to run the browser tests", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="playwright (Python) is not installed")
+
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT = 90_000  # ms; the CPU may be shared with training runs
 
 
@@ -47,45 +52,15 @@ def page():
     app = import_app()
     url = launch(app)
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(TIMEOUT)
-            page.goto(url)
-            page.wait_for_selector("#sample-button")
+    try:
+        with browser.opened_page(url, {"width": 1400, "height": 1000}, TIMEOUT) as page:
             yield page
-        finally:
-            browser.close()
-            app.demo.close()
+    finally:
+        app.demo.close()
 
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def open_tab(page, name: str) -> None:
-    """Click the tab; one that does not fit the tab bar is in Gradio's "More tabs" menu."""
-    tab = page.get_by_role("tab", name=name)
-    if tab.count():
-        tab.click()
-        return
-    page.get_by_role("button", name="More tabs").click()
-    page.locator(".overflow-dropdown button", has_text=re.compile(f"^{re.escape(name)}$")).click()
-
-
-def image_src(page, selector: str) -> str | None:
-    img = page.locator(f"{selector} img").first
-    return img.get_attribute("src") if img.count() else None
-
-
-def wait_for_new_image(page, selector: str, previous: str | None = None, timeout: float | None = None) -> str:
-    """Wait until `selector` shows an <img> whose src differs from `previous`; returns the src."""
-    page.wait_for_function(
-        """([sel, prev]) => { const img = document.querySelector(sel + ' img');
-                               return img && img.src && img.src !== prev && img.complete && img.naturalWidth > 0; }""",
-        arg=[selector, previous or ""], timeout=timeout)
-    return image_src(page, selector)
 
 
 def fetch(page, src: str) -> np.ndarray:
@@ -105,28 +80,6 @@ def upload(page, selector: str, path: Path) -> None:
     page.locator(f"{selector} input[type=file]").set_input_files(str(path))
     wait_for_new_image(page, selector, before)
     assert path.name.split(".")[0] in image_src(page, selector)
-
-
-def pick_example(page, gallery: str, index: int, image: str) -> None:
-    """Click example `index`; the input shows it (an example already shown by an earlier test
-    stays as it is, so a test may pick what another left in place)."""
-    before = image_src(page, image)
-    page.locator(f"{gallery} .gallery-item").nth(index).click()
-    if before is None:
-        wait_for_new_image(page, image)
-        return
-    try:
-        wait_for_new_image(page, image, before, timeout=5_000)
-    except sync_api.TimeoutError:
-        assert image_src(page, image) == before, "the input changed to something else"
-
-
-def choose_model(page, name: str) -> None:
-    if page.locator("#model input").input_value() != name:
-        page.locator("#model input").click()
-        page.get_by_role("option", name=name, exact=True).click()
-        # the description starts "NAME (bundled)": a bare NAME would also match "mnist-cond" for "mnist"
-        page.locator(f"#model-description :text('{name} (bundled)')").first.wait_for()
 
 
 # ----------------------------------------------------------------------------- tabs
