@@ -54,9 +54,11 @@ def test_wheel_declares_its_dependencies_and_ships_the_assets(wheel):
 
 def test_installed_wheel_works_in_a_fresh_environment(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # without pip of its own (ensurepip takes seconds): this environment's pip installs into it
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index",
+                    str(wheel)], check=True)
     # The dependencies (several GB of torch) come from this environment through a .pth file
     # placed after the fresh environment's own site-packages; the project itself does not.
     site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
@@ -71,8 +73,14 @@ model = RealNVP.from_pretrained(registry.MODELS_DIR / "mnist")
 assert str(registry.MODELS_DIR).startswith({str(venv)!r}), registry.MODELS_DIR
 print("ok", model.sample(2).shape)
 """
-    out = subprocess.run([str(python), "-c", script], check=True, capture_output=True, text=True, cwd=tmp_path, env=env)
-    assert "ok torch.Size([2, 1, 28, 28])" in out.stdout
-    for command in ([str(python), "-m", "train", "--help"], [str(venv / "bin" / "realnvp-train"), "--help"]):
-        out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tmp_path, env=env)
-        assert "--dataset" in out.stdout and "--resume" in out.stdout
+    commands = ([str(python), "-c", script], [str(python), "-m", "train", "--help"],
+                [str(venv / "bin" / "realnvp-train"), "--help"])
+    # side by side: each spends its time importing torch, and a second core is free while tests run
+    running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                env=env) for command in commands]
+    outs = [process.communicate(timeout=600) for process in running]
+    for command, process, (_, err) in zip(commands, running, outs):
+        assert process.returncode == 0, (command, err)
+    assert "ok torch.Size([2, 1, 28, 28])" in outs[0][0]
+    for out, _ in outs[1:]:
+        assert "--dataset" in out and "--resume" in out
