@@ -75,6 +75,13 @@ def assert_content(array: np.ndarray, min_side: int = 100) -> None:
     assert array.std() > 5, f"blank image (std {array.std():.2f})"
 
 
+def set_slider(page, label: str, value) -> None:
+    """Type `value` into the number box of the slider labelled `label`."""
+    box = page.get_by_label(f"number input for {label}")
+    box.fill(str(value))
+    box.press("Enter")
+
+
 def upload(page, selector: str, path: Path) -> None:
     before = image_src(page, selector)
     page.locator(f"{selector} input[type=file]").set_input_files(str(path))
@@ -189,7 +196,20 @@ def test_complete_tab(page, photo):
     shot(page, "05-complete")
 
 
-def test_complete_with_the_brush_and_sampled_completions(page):
+@pytest.fixture
+def own_page(page):
+    """A second page on the app, for this test alone: the brush's canvas, once shown, keeps Chromium
+    busy whenever the model changes (a 3-5x slower page for every later test), so its page is closed."""
+    other = page.context.browser.new_page(viewport=page.viewport_size)
+    other.set_default_timeout(TIMEOUT)
+    other.goto(page.url)
+    other.wait_for_selector("#sample-button")
+    yield other
+    other.close()
+
+
+def test_complete_with_the_brush_and_sampled_completions(own_page):
+    page = own_page
     open_tab(page, "Complete")
     page.locator("#complete-region").get_by_test_id("brush-radio-label").click()
     canvas = page.locator("#complete-brush canvas").first
@@ -200,8 +220,11 @@ def test_complete_with_the_brush_and_sampled_completions(page):
     for row in (0.62, 0.7, 0.78):  # three strokes across the lower part
         page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * row)
         page.mouse.down()
-        page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * row, steps=12)
+        page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * row, steps=4)  # a line each
         page.mouse.up()
+    # few steps (the defaults take minutes on a shared CPU): what is checked holds after any number
+    set_slider(page, "Steps (latent search; Adam steps when maximizing)", 10)
+    set_slider(page, "Langevin steps (sampling)", 5)
     page.locator("#completions-button").click()
     page.wait_for_function("document.querySelectorAll('#completions-output .gallery-item img').length === 5",
                            timeout=240_000)
@@ -209,7 +232,9 @@ def test_complete_with_the_brush_and_sampled_completions(page):
         assert_content(fetch(page, img.get_attribute("src")), 200)
     text = page.locator("#completions-output").inner_text()
     assert re.search(r"erased \(\d+ px\)", text) and len(re.findall(r"\d\.\d{3} bits/dim", text)) >= 4
-    assert "Metropolis-adjusted Langevin" in page.locator("#completions-note").inner_text()
+    note = page.locator("#completions-note").inner_text()
+    assert "Metropolis-adjusted Langevin" in note
+    assert "10 steps of latent search" in note and "then 5 Metropolis-adjusted Langevin steps" in note  # the sliders'
     shot(page, "10-completions-brush")
 
 
