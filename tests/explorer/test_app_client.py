@@ -602,7 +602,7 @@ def test_ood_lab(client, tmp_path):
 
 # ----------------------------------------------------------------------------- Completions
 def completions(client, image=DIGIT[9], model="mnist", region="rectangle", brush=None, method="sample", count=2,
-                steps=20, langevin=5, seed=0, top=0.5):
+                steps=10, langevin=2, seed=0, top=0.5):  # few steps: 10 is the API's least
     return client.predict(model, handle_file(str(image)), "auto", "auto", region, top, 1.0, 0.0, 1.0, brush, method,
                           count, steps, langevin, 1.0, 0.05, seed, api_name="/completions")
 
