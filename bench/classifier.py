@@ -121,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     if model.num_classes is None:
         print(f"error: {directory} is not a class-conditional model", file=sys.stderr)
         return 2
-    reference = json.loads((directory / "reference.json").read_text(encoding="utf-8"))
-    dataset = args.dataset or reference["dataset"]
+    reference_file = directory / "reference.json"  # absent in a run's checkpoint: give --dataset there
+    if args.dataset is None and not reference_file.is_file():
+        print(f"error: {directory} has no reference.json to name its data set: give --dataset", file=sys.stderr)
+        return 2
+    dataset = args.dataset or json.loads(reference_file.read_text(encoding="utf-8"))["dataset"]
     _, _, test, _ = build_datasets(dataset, download=False)
     started = time.monotonic()
     probs, labels = posteriors(model, test, args.batch_size)
