@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_env import import_app
+from app_env import import_app, launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
 
@@ -31,8 +31,12 @@ SECONDS = 6.0
 
 
 @pytest.fixture(scope="module")
-def url(app_url):
-    return app_url
+def url():
+    url = launch(app)
+    try:
+        yield url
+    finally:
+        app.demo.close()
 
 
 def result_urls(api_name: str, result) -> list[str]:

@@ -287,11 +287,16 @@ def uploads(draw) -> Upload:
 
 
 @pytest.fixture(scope="module")
-def served(app_url):
-    """The app, served in this process (conftest.app_url): (app module, URL)."""
-    from app_env import import_app
+def served():
+    """The app, started in this process on a free port: (app module, URL)."""
+    from app_env import import_app, launch
 
-    return import_app(), app_url
+    app = import_app()
+    url = launch(app)
+    try:
+        yield app, url
+    finally:
+        app.demo.close()
 
 
 @pytest.mark.slow
