@@ -71,15 +71,27 @@ def write_reference(directory: Path, figures: dict) -> None:
     os.replace(tmp, path)
 
 
-def card_section(figures: dict, dataset: str, top: tuple[str, int, float, float] | None = None) -> str:
+SEES_THE_LABEL = {
+    "networks": "sees the label only through an embedding added to the first hidden features of each coupling "
+                "network",
+    "latent_means": "sees the label only through a mean per class in latent space (a Gaussian-mixture prior, "
+                    "`conditioning=\"latent_means\"`): one encoding gives log p(x | y) for every class",
+    "both": "sees the label through an embedding in each coupling network and a mean per class in latent space",
+}
+
+
+def card_section(figures: dict, dataset: str, top: tuple[str, int, float, float] | None = None,
+                 conditioning: str = "networks") -> str:
     remark = ""
-    if top is not None:
+    sees = f"The model {SEES_THE_LABEL.get(conditioning, SEES_THE_LABEL['networks'])}."
+    if top is not None and top[3] - top[2] > 0.05:  # the most confident bin is right less often than it claims
         remark = (f"The posterior is overconfident: {top[1]:,} of the {figures['num_images']:,} images get a "
                   f"confidence in {top[0]}, and {top[2] * 100:.1f}% of those are right. A difference of a few "
                   f"nats between two classes' log-likelihoods, small next to the thousands of nats of an "
-                  f"image's log-likelihood, already makes the posterior near certain. The model was trained "
-                  f"for density, not to separate classes, and sees the label only through an embedding added "
-                  f"to the first hidden features of each coupling network.\n\n")
+                  f"image's log-likelihood, already makes the posterior near certain. {sees}\n\n")
+    elif top is not None:
+        remark = (f"{top[1]:,} of the {figures['num_images']:,} images get a confidence in {top[0]}; "
+                  f"{top[2] * 100:.1f}% of those are right (mean confidence {top[3] * 100:.1f}%). {sees}\n\n")
     return (f"{CARD_START}\n## As a classifier\n\n"
             f"Bayes' rule over the model's exact likelihoods, p(y | x) = p(x | y) / sum over y' of p(x | y') "
             f"(a uniform prior over the {figures['num_classes']} classes), on the {figures['num_images']:,} "
@@ -154,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                    "model": str(directory)}
         write_reference(directory, figures)
         bins = reliability(probs, labels, args.bins)
-        write_card(directory, card_section(figures, dataset, bins[-1] if bins else None))
+        write_card(directory, card_section(figures, dataset, bins[-1] if bins else None, model.conditioning or "networks"))
         print(f"wrote the figures to {directory / 'reference.json'} and {directory / 'README.md'}")
     return 0
 

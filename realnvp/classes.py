@@ -12,11 +12,7 @@ from .model import RealNVP
 def class_log_likelihoods(model: RealNVP, x: Tensor) -> Tensor:
     """(num_classes,) log p(x | y) in nats of one image (1, C, H, W) under each class of a
     class-conditional model; its argmax is the model's guess of the class."""
-    if model.num_classes is None:
-        raise ValueError("the model is not class-conditional")
-    k = model.num_classes
-    labels = torch.arange(k, device=x.device)
-    return model.log_prob(x.expand(k, *x.shape[1:]), labels)
+    return class_log_likelihoods_batch(model, x)[0]
 
 
 def class_posterior(model: RealNVP, x: Tensor) -> Tensor:
@@ -26,10 +22,13 @@ def class_posterior(model: RealNVP, x: Tensor) -> Tensor:
 
 @torch.no_grad()
 def class_log_likelihoods_batch(model: RealNVP, x: Tensor, batch: int = 200) -> Tensor:
-    """(B, num_classes) log p(x_i | y) in nats for each image of x (B, C, H, W) and each class,
-    evaluated `batch` (image, class) pairs at a time."""
+    """(B, num_classes) log p(x_i | y) in nats for each image of x (B, C, H, W) and each class.
+    A model whose networks do not see the label (conditioning "latent_means") scores every class
+    in one pass over `batch` images; otherwise `batch` (image, class) pairs are evaluated at a time."""
     if model.num_classes is None:
         raise ValueError("the model is not class-conditional")
+    if model.conditioning == "latent_means":
+        return torch.cat([model.log_prob_every_class(x[i:i + batch]) for i in range(0, len(x), batch)])
     k = model.num_classes
     pairs = x.repeat_interleave(k, 0)
     labels = torch.arange(k, device=x.device).repeat(x.shape[0])

@@ -9,8 +9,11 @@ import torch
 from torch import Tensor
 
 
+CONDITIONING = ("networks", "latent_means", "both")  # where a class-conditional model sees the label
+
+
 def check_config(*, in_channels: int, image_size: int, num_scales: int, hidden_channels: int, num_blocks: int,
-                 num_levels: int, num_classes: int | None) -> None:
+                 num_levels: int, num_classes: int | None, conditioning: str = "networks") -> None:
     for name, value, low in [("in_channels", in_channels, 1), ("image_size", image_size, 1),
                              ("num_scales", num_scales, 1), ("hidden_channels", hidden_channels, 1),
                              ("num_blocks", num_blocks, 0), ("num_levels", num_levels, 2)]:
@@ -18,6 +21,8 @@ def check_config(*, in_channels: int, image_size: int, num_scales: int, hidden_c
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 1):
         raise ValueError(f"num_classes must be None or a positive integer, got {num_classes!r}")
+    if conditioning not in CONDITIONING:
+        raise ValueError(f"conditioning must be one of {', '.join(map(repr, CONDITIONING))}, got {conditioning!r}")
     if image_size % 2 ** (num_scales - 1):
         raise ValueError(f"image_size {image_size} must be divisible by 2^(num_scales-1) = {2 ** (num_scales - 1)}")
 

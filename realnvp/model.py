@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from . import inputs
 from .checkpoint import CheckpointError, load_state_strict
+from .class_shift import ClassShift
 from .flow import Composite, NonFiniteError, Scale, check_finite, in_image_layout, locating_non_finite
 from .nets import ResNet
 from .precision import sampling_precision
@@ -50,29 +51,38 @@ class RealNVP(
     the last scale applies 4 checkerboard couplings. Every coupling is followed by an
     invertible batch norm. Hidden channels double at each scale. The network is fully
     convolutional: any H, W divisible by `size_multiple` = 2^(num_scales - 1) works.
+
+    A class-conditional model (`num_classes`) sees the label where `conditioning` says:
+    "networks" adds a label embedding to every s/t network; "latent_means" gives each class its
+    own mean in latent space (`ClassShift`, a Gaussian-mixture prior; one encoding then gives
+    log p(x | y) for every class, and the model works at its own image size only); "both" does both.
     """
 
     def __init__(self, in_channels: int = 3, image_size: int = 32, num_scales: int = 2,
                  hidden_channels: int = 64, num_blocks: int = 8, num_classes: int | None = None,
                  num_levels: int = 256, logit_alpha: float = 0.05, bn_momentum: float = 0.05,
-                 bn_training_statistics: str = "batch"):
+                 bn_training_statistics: str = "batch", conditioning: str = "networks"):
         super().__init__()
         inputs.check_config(in_channels=in_channels, image_size=image_size, num_scales=num_scales,
                             hidden_channels=hidden_channels, num_blocks=num_blocks, num_levels=num_levels,
-                            num_classes=num_classes)
+                            num_classes=num_classes, conditioning=conditioning)
         self.in_channels = in_channels
         self.image_size = image_size
         self.num_scales = num_scales
         self.num_classes = num_classes
         self.num_levels = num_levels
+        self.conditioning = conditioning if num_classes else None
         self.preprocess = LogitTransform(logit_alpha)
         self.scales = nn.ModuleList()
         channels = in_channels
+        network_classes = num_classes if conditioning in ("networks", "both") else None
         for i in range(num_scales):
             last = i == num_scales - 1
-            self.scales.append(Scale(channels, hidden_channels * 2 ** i, num_blocks, last, num_classes, bn_momentum,
-                                     bn_training_statistics))
+            self.scales.append(Scale(channels, hidden_channels * 2 ** i, num_blocks, last, network_classes,
+                                     bn_momentum, bn_training_statistics))
             channels *= 2  # squeeze (x4), then half factored out
+        self.class_shift = (ClassShift(num_classes, (in_channels, image_size, image_size))
+                            if num_classes and conditioning in ("latent_means", "both") else None)
         for name, module in self.named_modules():
             if isinstance(module, Composite):
                 module.path = name
@@ -99,15 +109,17 @@ class RealNVP(
     # add up element by element, and the walk's output is the latents in image layout
     # (`assemble`d); `split_scales` gives them per scale.
 
-    def _layers(self) -> list[tuple[str, Composite | LogitTransform]]:
-        return [("preprocessing", self.preprocess)] + [(f"scale {i}", in_image_layout(scale, i))
-                                                       for i, scale in enumerate(self.scales)]
+    def _layers(self) -> list[tuple[str, Composite | LogitTransform | ClassShift]]:
+        layers = [("preprocessing", self.preprocess)] + [(f"scale {i}", in_image_layout(scale, i))
+                                                         for i, scale in enumerate(self.scales)]
+        return layers + [("class means", self.class_shift)] * (self.class_shift is not None)
 
-    def _walk_encode(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    def _walk_encode(self, x: Tensor, y: Tensor | None, layers=None) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         h, total, terms = x, None, {}
-        for name, layer in self._layers():
+        for name, layer in self._layers() if layers is None else layers:
             h, logdet = layer.encode(h, y)
-            terms[name] = _flat_sum(logdet)
+            if not getattr(layer, "volume_preserving", False):  # a translation adds no term
+                terms[name] = _flat_sum(logdet)
             total = logdet if total is None else total + logdet
         return h, total, terms
 
@@ -213,6 +225,28 @@ class RealNVP(
         with self._fixed_bijection():
             return self._encode_terms(x, y)[2]
 
+    def log_prob_every_class(self, x: Tensor) -> Tensor:
+        """(B, num_classes) log p(x_i | y) in nats for every image and class of a class-conditional
+        model. With conditioning "latent_means" one pass through the flow serves every class;
+        otherwise each class costs one pass."""
+        with self._fixed_bijection():
+            return self._every_class(x)
+
+    def _every_class(self, x: Tensor) -> Tensor:
+        if self.num_classes is None:
+            raise ValueError("the model is not class-conditional")
+        if self.conditioning != "latent_means":
+            return torch.stack([sum(self._encode_terms(x, torch.full((len(x),), k, device=x.device))[2].values())
+                                for k in range(self.num_classes)], 1)
+        inputs.check_dtype(self)
+        inputs.check_images(self, x, True)
+        if self.training:
+            inputs.check_training_batch(self, x)
+        with sampling_precision(None):
+            u, _, terms = self._checked(self._walk_encode, lambda r: [r[0], *r[2].values()], "encoding",
+                                        x, None, self._layers()[:-1])
+        return sum(terms.values())[:, None] + self.class_shift.log_prior_every_class(u)
+
     def num_dims(self, x: Tensor) -> int:
         return x[0].numel()
 
@@ -273,11 +307,17 @@ class RealNVP(
     # (realnvp.precision.fast_sampling_dtype picks it per machine). Not saved with the model.
     sampling_dtype: torch.dtype | None = None
 
-    def forward(self, x: Tensor, y=None) -> Tensor:
+    def forward(self, x: Tensor, y=None, every_class: bool = False) -> Tensor:
         """The training objective: (B,) log_prob of x in the module's mode. In training mode the
         batch norms use this batch's statistics (and update their running averages), as the
         paper trains; in evaluation mode it equals `log_prob`. It is what DistributedDataParallel
-        wraps. To evaluate a density, call `log_prob`."""
+        wraps. To evaluate a density, call `log_prob`. With `every_class` (conditioning
+        "latent_means" only): (B, num_classes) log p(x | y) of every class from one pass."""
+        if every_class:
+            if self.conditioning != "latent_means":
+                raise ValueError("every_class in one pass needs conditioning='latent_means' (the networks must not "
+                                 "see the label)")
+            return self._every_class(x)
         return sum(self._encode_terms(x, y)[2].values())
 
     @property

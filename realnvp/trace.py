@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from . import inputs
+from .class_shift import ClassShift
 from .coupling import ChannelCoupling, CheckerboardCoupling
 from .flow import Composite
 from .model import RealNVP, standard_normal_log_density
@@ -31,7 +32,8 @@ from .preprocess import LogitTransform, bits_per_dim
 from .reshape import FactorOut, Inverse, Squeeze, join_half, split_half, split_scales
 
 KINDS = {CheckerboardCoupling: "checkerboard coupling", ChannelCoupling: "channel-wise coupling",
-         FlowBatchNorm: "batch norm", LogitTransform: "logit", Squeeze: "squeeze", Inverse: "unsqueeze"}
+         FlowBatchNorm: "batch norm", LogitTransform: "logit", Squeeze: "squeeze", Inverse: "unsqueeze",
+         ClassShift: "class mean"}
 
 
 @dataclass

@@ -107,6 +107,11 @@ class TrainConfig:
     num_blocks: int = fixed(4, "residual blocks per s/t network", "model", SHAPE, check=AT_LEAST_0)
     num_classes: int = fixed(0, "train a class-conditional model with this many classes (0 = unconditional; "
                                 "needs a labelled data set)", "model", SHAPE, check=AT_LEAST_0)
+    conditioning: str = fixed("networks", "where a class-conditional model sees the label: an embedding in every s/t "
+                                          "network, a mean per class in latent space (a Gaussian-mixture prior: one "
+                                          "encoding scores every class, so --class-loss-weight costs nothing extra "
+                                          "and covers the whole batch), or both", "model", SHAPE,
+                              choices=("networks", "latent_means", "both"), legacy="networks")
     init_from: str | None = fixed(None, "start from the weights of a saved model (a directory with config.json and "
                                         "model.safetensors, e.g. an earlier run's RUN/best); its architecture must "
                                         "match the model options, except that --num-blocks may be larger: the "

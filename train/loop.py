@@ -38,7 +38,7 @@ from .datasets import build_datasets
 from .ema import WeightAverage
 from .evaluation import evaluate_bpd, full_precision
 from .snapshots import load_training_state, read_run_state, recover, save_checkpoint
-from .warm_start import load_starting_weights, validation_warning
+from .warm_start import load_starting_weights, start_class_means, validation_warning
 
 __all__ = ["TrainConfig", "Trainer", "TrainingError", "batch_indices", "resumed_config"]
 
@@ -86,7 +86,8 @@ class Trainer:
                              num_scales=config.num_scales, hidden_channels=config.hidden_channels,
                              num_blocks=config.num_blocks, num_classes=config.num_classes or None,
                              num_levels=self.info.num_levels,
-                             bn_training_statistics=config.bn_statistics).to(self.device)
+                             bn_training_statistics=config.bn_statistics,
+                             conditioning=config.conditioning).to(self.device)
         if config.init_from:
             added = load_starting_weights(config.init_from, self.model)
             if self.rank == 0 and added:
@@ -95,6 +96,11 @@ class Trainer:
             if self.rank == 0 and config.num_classes and not RealNVP.from_pretrained(config.init_from).num_classes:
                 self.log(f"--init-from {config.init_from}: an unconditional model made class-conditional; the label "
                          "embeddings start at zero, so log p(x | y) starts as its log p(x) for every label")
+            if config.num_classes and self.model.class_shift is not None:
+                used = start_class_means(self.model, self.train_set, self.info.num_levels)
+                if self.rank == 0:
+                    self.log(f"--init-from {config.init_from}: each class's latent mean starts at the mean of its "
+                             f"{used} training images' latents")
             if self.rank == 0 and (warning := validation_warning(config.init_from, config, self.train_set, self.val_set)):
                 self.log(warning)
         use_amp = config.amp == "bf16" or (config.amp == "auto" and fast_dtype(self.device) == torch.bfloat16)
@@ -227,7 +233,11 @@ class Trainer:
         try:
             y = y.to(self.device) if config.num_classes else None
             scored = min(config.class_loss_images, len(x)) if config.class_loss_weight > 0 else 0
-            if scored:  # the first `scored` images once more under every label, in the same forward
+            if scored and config.conditioning == "latent_means":  # one pass scores every class of every image
+                lp_all = self.ddp(x, every_class=True)
+                lp = lp_all.gather(1, y[:, None])[:, 0]
+                class_loss = F.cross_entropy(lp_all, y)
+            elif scored:  # the first `scored` images once more under every label, in the same forward
                 labels = torch.arange(config.num_classes, device=self.device).repeat_interleave(scored)
                 lp_all = self.ddp(torch.cat([x, x[:scored].repeat(config.num_classes, 1, 1, 1)]),
                                   torch.cat([y, labels]))

@@ -3,6 +3,7 @@ the identity, or made class-conditional, with label embeddings that start at zer
 that model's run trained on this run's validation images."""
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from realnvp import RealNVP
@@ -18,16 +19,16 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
     blocks per s/t network were added. The architectures must match, except that `model` may have
     more residual blocks: those follow the saved ones and start as the identity, so the grown
     model computes exactly the saved model's density (function-preserving growth); and `model`
-    may be class-conditional where the saved one is not: its label embeddings start at zero, so
-    log p(x | y) starts as the saved log p(x) for every label y and training adds only what the
-    label tells. Refused with what differs otherwise."""
+    may be class-conditional where the saved one is not: its label embeddings and class means
+    start at zero, so log p(x | y) starts as the saved log p(x) for every label y and training
+    adds only what the label tells. Refused with what differs otherwise."""
     saved = RealNVP.from_pretrained(directory)
     ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
     added = ours.get("num_blocks", 0) - theirs.get("num_blocks", 0)
     conditioned = not theirs.get("num_classes") and bool(ours.get("num_classes"))
     differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
                if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)
-               and not (k == "num_classes" and conditioned)]
+               and not (k in ("num_classes", "conditioning") and conditioned)]
     if differs:
         raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
                             "give the same model options (--num-blocks may be larger: the added blocks start as "
@@ -38,13 +39,42 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
     new_keys = {f"{prefix}.{key}" for prefix, block in new_blocks.items() for key in block.state_dict()}
     embeddings = {f"{name}.class_embedding.weight": net.class_embedding for name, net in model.named_modules()
                   if isinstance(net, ResNet) and net.class_embedding is not None} if conditioned else {}
-    assert not unexpected and set(missing) <= new_keys | set(embeddings), \
-        "only the added blocks and label embeddings lack saved weights"
+    means = {"class_shift.means"} if conditioned and model.class_shift is not None else set()
+    assert not unexpected and set(missing) <= new_keys | set(embeddings) | means, \
+        "only the added blocks, label embeddings and class means lack saved weights"
     for block in new_blocks.values():
         block.start_as_identity()
     for embedding in embeddings.values():
         nn.init.zeros_(embedding.weight)
+    if means:
+        nn.init.zeros_(model.class_shift.means)
     return added
+
+
+@torch.no_grad()
+def start_class_means(model: RealNVP, train_set, num_levels: int, batch: int = 250) -> int:
+    """Set each class's latent mean (conditioning "latent_means" or "both") to the mean of the
+    flow's output over that class's training images: for the flow as it is, the means that
+    maximize the likelihood. Training then starts with the label already telling what it can.
+    Returns the number of images used."""
+    from realnvp.preprocess import dequantize
+
+    shift = model.class_shift
+    sums, counts = torch.zeros_like(shift.means), torch.zeros(len(shift.means), device=shift.means.device)
+    layers = model._layers()[:-1]
+    generator = torch.Generator().manual_seed(0)
+    with model._fixed_bijection():
+        for start in range(0, len(train_set), batch):
+            items = [train_set[i] for i in range(start, min(start + batch, len(train_set)))]
+            x = torch.stack([item[0] for item in items]).to(shift.means.device)
+            y = torch.tensor([int(item[1]) for item in items], device=x.device)
+            # dequantized as in training: the latents of noise-free images sit elsewhere
+            x = dequantize(x.cpu(), num_levels, generator=generator).to(x.device)
+            u = model._walk_encode(x, None if model.conditioning == "latent_means" else y, layers)[0]
+            sums.index_add_(0, y, u)
+            counts += torch.bincount(y, minlength=len(counts)).to(counts.dtype)
+    shift.means.copy_(sums / counts.clamp(min=1)[:, None, None, None])
+    return int(counts.sum())
 
 
 def validation_warning(directory: str, config: TrainConfig, train_set, val_set) -> str | None:

@@ -9,7 +9,8 @@ from realnvp import inputs
 @pytest.mark.parametrize("change, match", [({"in_channels": 0}, "in_channels"), ({"num_blocks": -1}, "num_blocks"),
                                            ({"num_levels": 1}, "num_levels"), ({"image_size": True}, "image_size"),
                                            ({"num_classes": 0}, "num_classes"), ({"image_size": 6, "num_scales": 3},
-                                                                                  "divisible")])
+                                                                                  "divisible"),
+                                           ({"num_classes": 3, "conditioning": "prior"}, "conditioning")])
 def test_configurations_refused(change, match):
     config = dict(in_channels=1, image_size=8, num_scales=2, hidden_channels=4, num_blocks=1, num_levels=256,
                   num_classes=None) | change

@@ -202,9 +202,14 @@ def test_training_mode_gradients_reach_every_parameter():
     assert not missing, missing
 
 
+@pytest.mark.parametrize("conditioning", ["networks", "latent_means", "both"])
 class TestClassConditional:
+    @pytest.fixture(autouse=True)
+    def _conditioning(self, conditioning):
+        self.conditioning = conditioning
+
     def model(self):
-        return tiny_model(1, 4, 2, num_classes=3)
+        return tiny_model(1, 4, 2, num_classes=3, conditioning=self.conditioning)
 
     def test_inverse_and_log_det_with_labels(self):
         model = self.model()

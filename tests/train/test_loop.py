@@ -511,12 +511,13 @@ def test_init_from_a_run_with_another_split_warns_with_the_count(tmp_path):
     assert len(warnings(seed=3, val_fraction=0.2)[1]) == 1, "a larger validation set takes in their training images"
 
 
-def test_class_loss_needs_a_conditional_model_and_changes_the_step(tmp_path):
+@pytest.mark.parametrize("conditioning", ["networks", "latent_means"])
+def test_class_loss_needs_a_conditional_model_and_changes_the_step(tmp_path, conditioning):
     with pytest.raises(TrainingError, match="--class-loss-weight needs a class-conditional model"):
         Trainer(small_config(tmp_path / "u", class_loss_weight=1.0), command="test", log=lambda *_: None)
     grads = {}
     for weight in (0.0, 10.0):
-        config = small_config(tmp_path / str(weight), num_classes=10, class_loss_weight=weight,
+        config = small_config(tmp_path / str(weight), num_classes=10, class_loss_weight=weight, conditioning=conditioning,
                               class_loss_images=64, scale_l2=0.0, grad_clip=0.0, amp="off")  # more than the batch
         trainer = Trainer(config, command="test", log=lambda *_: None)
         assert math.isfinite(trainer.train_step())

@@ -5,7 +5,8 @@ import torch
 from helpers import tiny_model
 from realnvp import RealNVP
 from train.config import TrainConfig, TrainingError
-from train.warm_start import load_starting_weights, validation_warning
+from realnvp.preprocess import dequantize
+from train.warm_start import load_starting_weights, start_class_means, validation_warning
 
 
 def test_more_blocks_start_as_the_identity(tmp_path):
@@ -50,3 +51,29 @@ def test_a_conditional_model_is_not_made_unconditional(tmp_path):
     unconditional = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=1)
     with pytest.raises(TrainingError, match="num_classes: 3 there, None here"):
         load_starting_weights(str(tmp_path), unconditional)
+
+
+def test_class_means_start_at_zero_then_at_each_class_mean_of_the_latents(tmp_path):
+    """Made conditional with latent means: the density starts as the saved one for every label;
+    `start_class_means` then moves each class's mean to its images' mean latent, the maximum-
+    likelihood means for the flow as it is, so the images' log p(x | y) can only rise."""
+    saved = tiny_model(1, 4, 2, dtype=torch.float32, hidden_channels=4, num_blocks=1)
+    saved.save_pretrained(tmp_path)
+    conditional = RealNVP(in_channels=1, image_size=4, num_scales=2, hidden_channels=4, num_blocks=1,
+                          num_classes=3, conditioning="latent_means").eval()
+    load_starting_weights(str(tmp_path), conditional)
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (30, 1, 4, 4), generator=g).float() / 255
+    labels = torch.arange(30) % 3
+    images[labels == 1] = images[labels == 1] * 0.5  # classes that differ
+    data = list(zip(images, labels))
+    x = dequantize(images, 256, generator=torch.Generator().manual_seed(0))
+    before = conditional.log_prob(x, labels)
+    assert torch.allclose(before, saved.log_prob(x), atol=1e-4)
+    assert start_class_means(conditional, data, 256, batch=7) == 30
+    after = conditional.log_prob(x, labels)
+    assert after.mean() > before.mean() + 1e-3
+    # each mean is its class's mean latent (with the data's dequantization noise, seed 0)
+    u = conditional.assemble(conditional.encode(x, labels)) + conditional.class_shift.means[labels]
+    for k in range(3):
+        assert torch.allclose(conditional.class_shift.means[k], u[labels == k].mean(0), atol=1e-5)
