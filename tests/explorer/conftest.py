@@ -2,19 +2,26 @@
 import pytest
 
 
-@pytest.fixture(scope="module")
-def client():
-    """A gradio_client Client of app.py's page (tests/app_env.py), started once per test module."""
-    from gradio_client import Client
-
+@pytest.fixture(scope="session")
+def app_url():
+    """app.py's page (tests/app_env.py) served in this process on a free port, once for the whole
+    session: every module of app tests talks to the same server (the app keeps no per-test state)."""
     from app_env import import_app, launch
 
     app = import_app()
     url = launch(app)
     try:
-        yield Client(url, verbose=False)
+        yield url
     finally:
         app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    """A gradio_client Client of app.py's page (`app_url`), one per test module."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app_env import import_app, launch
+from app_env import import_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
 
@@ -31,12 +31,8 @@ SECONDS = 6.0
 
 
 @pytest.fixture(scope="module")
-def url():
-    url = launch(app)
-    try:
-        yield url
-    finally:
-        app.demo.close()
+def url(app_url):
+    return app_url
 
 
 def result_urls(api_name: str, result) -> list[str]:

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_env import import_app, launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")]
@@ -48,15 +47,10 @@ def photo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page():
-    app = import_app()
-    url = launch(app)
+def page(app_url):
     ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        with browser.opened_page(url, {"width": 1400, "height": 1000}, TIMEOUT) as page:
-            yield page
-    finally:
-        app.demo.close()
+    with browser.opened_page(app_url, {"width": 1400, "height": 1000}, TIMEOUT) as page:
+        yield page
 
 
 def shot(page, name: str) -> None:
@@ -196,19 +190,35 @@ def test_complete_tab(page, photo):
     shot(page, "05-complete")
 
 
-@pytest.fixture
-def own_page(page):
-    """A second page on the app, for this test alone: the brush's canvas, once shown, keeps Chromium
-    busy whenever the model changes (a 3-5x slower page for every later test), so its page is closed."""
+def another_page(page):
+    """Another page on the app in the same browser (closed by the caller)."""
     other = page.context.browser.new_page(viewport=page.viewport_size)
     other.set_default_timeout(TIMEOUT)
     other.goto(page.url)
     other.wait_for_selector("#sample-button")
+    return other
+
+
+@pytest.fixture
+def own_page(page):
+    """A page on the app for one test alone, closed after it."""
+    other = another_page(page)
+    yield other
+    other.close()
+
+
+@pytest.fixture(scope="module")
+def conditional_page(page):
+    """The page of the tests on the class-conditional model. A model switch updates every tab visited
+    before on its page: on the page of every other test, a switch took 5-8x longer."""
+    other = another_page(page)
     yield other
     other.close()
 
 
 def test_complete_with_the_brush_and_sampled_completions(own_page):
+    # on a page of its own: the brush's canvas, once shown, keeps Chromium busy whenever the model
+    # changes (every later test on the page ran 3-5x slower)
     page = own_page
     open_tab(page, "Complete")
     page.locator("#complete-region").get_by_test_id("brush-radio-label").click()
@@ -290,7 +300,8 @@ def test_bad_upload_shows_a_message_and_keeps_the_results(page, tmp_path):
     shot(page, "06-error")
 
 
-def test_switch_to_class_conditional_model(page):
+def test_switch_to_class_conditional_model(conditional_page):
+    page = conditional_page
     choose_model(page, "mnist")  # the examples and figures below are the digit model's
     open_tab(page, "Sample")
     assert not page.locator("#sample-class").is_visible()
@@ -304,7 +315,8 @@ def test_switch_to_class_conditional_model(page):
     shot(page, "07-conditional")
 
 
-def test_classify_tab_on_the_class_conditional_model(page):
+def test_classify_tab_on_the_class_conditional_model(conditional_page):
+    page = conditional_page
     choose_model(page, "mnist-cond")
     open_tab(page, "Classify")
     page.locator("#classify-needs").wait_for(state="hidden")
@@ -320,7 +332,8 @@ def test_classify_tab_on_the_class_conditional_model(page):
     shot(page, "13-classify")
 
 
-def test_restyle_tab(page):
+def test_restyle_tab(conditional_page):
+    page = conditional_page
     choose_model(page, "mnist-cond")  # already chosen by the Classify test
     open_tab(page, "Restyle")
     page.locator("#restyle-needs").wait_for(state="hidden")
@@ -334,10 +347,11 @@ def test_restyle_tab(page):
     shot(page, "19-restyle")
 
 
-def test_suggested_model_in_one_click(page, photo):
+def test_suggested_model_in_one_click(own_page, photo):
     """A colour photo on mnist offers photos; its button switches the model and keeps the image (the
-    other tabs get the new model's examples); a digit on photos offers mnist. Runs last: it switches
-    the model."""
+    other tabs get the new model's examples); a digit on photos offers mnist. On a page of its own: a
+    model switch updates every tab visited before, which on the shared page made it 5-8x slower."""
+    page = own_page
     choose_model(page, "mnist")
     open_tab(page, "Likelihood")
     upload(page, "#likelihood-image", photo)

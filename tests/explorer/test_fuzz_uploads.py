@@ -287,16 +287,11 @@ def uploads(draw) -> Upload:
 
 
 @pytest.fixture(scope="module")
-def served():
-    """The app, started in this process on a free port: (app module, URL)."""
-    from app_env import import_app, launch
+def served(app_url):
+    """The app, served in this process (conftest.app_url): (app module, URL)."""
+    from app_env import import_app
 
-    app = import_app()
-    url = launch(app)
-    try:
-        yield app, url
-    finally:
-        app.demo.close()
+    return import_app(), app_url
 
 
 @pytest.mark.slow
