@@ -144,6 +144,13 @@ def main() -> None:
                 "classify (mnist-cond)": lambda: client.predict("mnist-cond", digit(3), "auto", api_name="/classify"),
                 "out-of-distribution lab": lambda: client.predict(m, digit(3), "auto", "fashion-mnist", "png",
                                                                   api_name="/ood"),
+                # issue #28's views inside the flow
+                "layer by layer, encode": lambda: client.predict(m, digit(3), "auto", "auto", "encode", 1.0, 0,
+                                                                 api_name="/layers"),
+                "restyle (mnist-cond)": lambda: client.predict("mnist-cond", digit(3), "auto", "auto",
+                                                               api_name="/restyle"),
+                "direction 7 -> 1, all scales": lambda: client.predict(m, digit(7), "auto", "7", "1", 1.0, "all",
+                                                                       api_name="/direction"),
             })
         if args.only:
             actions = {name: call for name, call in actions.items() if args.only in name}

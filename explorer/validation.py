@@ -129,11 +129,13 @@ def class_label(model, choice, x: torch.Tensor | None = None) -> tuple[int | Non
 def model_input(model, image, invert_choice="auto", resolution="model", what="image",
                 shape: tuple[int, int] | None = None) -> torch.Tensor:
     """An uploaded or example image file -> (1, C, H, W) input of `model`, on the model's device:
-    at the model's size, or at its own (capped at MAX_SIDE, cropped to the size multiple), or at
-    `shape` (height, width) where given: the second image of a pair at the first's size."""
+    at the model's size, or at its own (capped at MAX_SIDE, cropped to the size multiple; a model
+    with class means in latent space works at its own size only), or at `shape` (height, width)
+    where given: the second image of a pair at the first's size."""
     image = image_path(image, what)
     one_of(resolution, "resolution", ("model", "own"))
-    size = shape if shape is not None else model.image_size if resolution == "model" else None
+    own_size = resolution == "own" and not model.fixed_image_size  # class means fix a model's size
+    size = shape if shape is not None else None if own_size else model.image_size
     try:
         x = prepare_image(image, model.in_channels, size,
                           model.num_levels, multiple=model.size_multiple, max_side=MAX_SIDE,

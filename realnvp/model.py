@@ -89,6 +89,11 @@ class RealNVP(
 
     # ----------------------------------------------------------------- shapes and checks
     @property
+    def fixed_image_size(self) -> bool:
+        """True when the model works at its own image size only (class means in latent space)."""
+        return self.class_shift is not None
+
+    @property
     def size_multiple(self) -> int:
         """Height and width must be multiples of this."""
         return 2 ** (self.num_scales - 1)

@@ -36,6 +36,9 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
     table = [[name, round(value, 6)] for name, value in terms.items()] + [["total (bits/dim)", round(bpd, 6)]]
     h, w = x.shape[2:]
     notes = [f"**{bpd:.4f} bits/dim** for this {w}×{h} image under {loaded.name}" + (f", {text}." if text else ".")]
+    if resolution == "own" and model.fixed_image_size:
+        notes.append(f"This model has a mean per class in latent space, of its {model.image_size}×{model.image_size} "
+                     "latents: it works at that size only, so the image was resized to it.")
     histogram = None
     ref = loaded.reference
     if ref and ref.get("test_bpd"):

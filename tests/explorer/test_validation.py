@@ -79,6 +79,10 @@ def test_model_input(tmp_path):
     assert validation.model_input(model, {"path": photo}).shape == (1, 1, 8, 8)  # a raw FileData payload
     own = validation.model_input(model, photo, resolution="own")
     assert max(own.shape[2:]) <= validation.MAX_SIDE and own.shape[2] % model.size_multiple == 0
+    assert own.shape[2:] != (8, 8)
+    # class means in latent space fix the model's size: "own" resolution gives the model's
+    means = tiny_model(size=8, dtype=torch.float32, num_classes=3, conditioning="latent_means")
+    assert validation.model_input(means, photo, resolution="own").shape == (1, 1, 8, 8)
     with pytest.raises(gr.Error, match="Upload an image or pick an example first"):
         validation.model_input(model, None)
     with pytest.raises(gr.Error, match="Corner 2 is empty: upload an image or pick an example"):
