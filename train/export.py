@@ -33,6 +33,13 @@ CHECKPOINT_FILES = ("config.json", "model.safetensors", "README.md")
 RESIZABLE = ("photos", "photos-v1", "celeba", "folder")  # data sets whose image size is a choice
 DIGIT_DATASETS = ("mnist5k", "digits", "mnist")
 NOISE_SEED = EVAL_NOISE_SEED  # the training loop's evaluation noise, so mean_test_bpd matches its test figure
+# files of a bundle computed from its weights by other commands: an export of new weights leaves
+# them out (they would describe the old weights) and says how to make them again
+REGENERATE = {
+    "ood.json": "python -m train.ood --model {model}",
+    "vs_codecs.json": "python bench/photo_protocol.py --model {model} --write",
+    "class_means.safetensors": "python -m train.class_means --model {model}",
+}
 
 
 def pick_examples(dataset, count: int, num_classes: int | None) -> list[tuple[int, int | None]]:
@@ -66,7 +73,11 @@ def to_png(x: torch.Tensor) -> Image.Image:
 
 def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets: Path = ROOT / "assets",
            root: str = "data", folder: str | None = None, batch_size: int = 200, seed: int = NOISE_SEED,
-           device: str | None = None) -> dict:
+           device: str | None = None, keep: tuple[str, ...] = ()) -> dict:
+    """Write the bundle (see the module's docstring) and return its reference. The bundle's
+    other files are not carried over, since they were computed from the old weights, except the
+    names in `keep` (e.g. pictures of earlier training stages); the reference's "left_out" lists
+    what was not carried over."""
     checkpoint = Path(checkpoint)
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"--name must be a plain directory name, got {name!r}")
@@ -93,10 +104,20 @@ def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets
                  "mean_test_bpd": float(np.mean(bpd)), "dequantization": f"uniform noise, torch seed {seed}",
                  "num_levels": model.num_levels}
 
+    target = assets / "models" / name
+    written = set(CHECKPOINT_FILES) | {"reference.json"}
+    before = {f.name for f in target.iterdir() if f.is_file()} if target.is_dir() else set()
+    missing = sorted(set(keep) - before)
+    if missing:
+        raise FileNotFoundError(f"--keep {' '.join(missing)}: not in {target}")
+    left_out = sorted(before - written - set(keep))
+
     def fill_model(tmp: Path) -> None:
         for file in CHECKPOINT_FILES:
             if (checkpoint / file).is_file():
                 shutil.copy2(checkpoint / file, tmp / file)
+        for file in keep:
+            shutil.copy2(target / file, tmp / file)
         (tmp / "reference.json").write_text(json.dumps(reference, indent=1) + "\n", encoding="utf-8")
 
     labelled = info.num_classes is not None
@@ -114,9 +135,9 @@ def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets
                 counts[label] = counts.get(label, 0) + 1
             to_png(x).save(tmp / filename)
 
-    replace_directory(assets / "models" / name, fill_model)
+    replace_directory(target, fill_model)
     replace_directory(assets / "examples" / name, fill_examples)
-    return reference
+    return {**reference, "left_out": left_out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,15 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=200, help="evaluation batch size")
     p.add_argument("--seed", type=int, default=NOISE_SEED, help="seed of the dequantization noise")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    p.add_argument("--keep", nargs="+", default=[], metavar="FILE",
+                   help="files of the existing bundle to carry over unchanged (e.g. pictures of earlier stages); "
+                        "the others are left out, since they describe the old weights")
     args = p.parse_args(argv)
     try:
         ref = export(Path(args.checkpoint), args.dataset, args.name, args.examples, Path(args.assets), args.root,
-                     args.folder, args.batch_size, args.seed, args.device)
+                     args.folder, args.batch_size, args.seed, args.device, tuple(args.keep))
     except (CheckpointError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"exported {args.name}: {ref['num_images']} test images, mean {ref['mean_test_bpd']:.4f} bits/dim "
-          f"-> {Path(args.assets) / 'models' / args.name}")
+    model = Path(args.assets) / "models" / args.name
+    print(f"exported {args.name}: {ref['num_images']} test images, mean {ref['mean_test_bpd']:.4f} bits/dim -> {model}")
+    for file in ref["left_out"]:
+        again = REGENERATE.get(file)
+        print(f"left out {file} of the previous bundle (it described the old weights)"
+              + (f": make it again with `{again.format(model=model)}`" if again else "; --keep it if it still holds"))
     return 0
 
 

@@ -28,6 +28,7 @@ def test_export_bundles_model_reference_and_examples(checkpoint, tmp_path):
     bundle = assets / "models" / "toy"
     assert sorted(p.name for p in bundle.iterdir()) == ["README.md", "config.json", "model.safetensors",
                                                         "reference.json"]
+    assert reference.pop("left_out") == []
     assert json.loads((bundle / "reference.json").read_text()) == reference
     _, _, test, _ = build_datasets("digits")
     assert reference["dataset"] == "digits" and reference["split"] == "test"
@@ -55,6 +56,22 @@ def test_export_bundles_model_reference_and_examples(checkpoint, tmp_path):
     # exporting again replaces the bundle (no stale examples left behind)
     export(checkpoint, "digits", "toy", examples=3, assets=assets, device="cpu")
     assert len(list((assets / "examples" / "toy").iterdir())) == 3
+
+
+def test_export_again_carries_over_only_what_is_kept_and_says_what_it_left_out(checkpoint, tmp_path, capsys):
+    assets = tmp_path / "assets"
+    export(checkpoint, "digits", "toy", examples=2, assets=assets, device="cpu")
+    bundle = assets / "models" / "toy"
+    (bundle / "ood.json").write_text("{}")  # computed from the old weights by other commands
+    (bundle / "curves-stage1.png").write_bytes(b"history")
+    assert main(["--checkpoint", str(checkpoint), "--dataset", "digits", "--name", "toy", "--examples", "2",
+                 "--assets", str(assets), "--device", "cpu", "--keep", "curves-stage1.png"]) == 0
+    out = capsys.readouterr().out
+    assert (bundle / "curves-stage1.png").read_bytes() == b"history" and not (bundle / "ood.json").exists()
+    assert f"left out ood.json of the previous bundle (it described the old weights): make it again with " \
+           f"`python -m train.ood --model {bundle}`" in out
+    with pytest.raises(FileNotFoundError, match="--keep samples.png: not in"):
+        export(checkpoint, "digits", "toy", examples=2, assets=assets, device="cpu", keep=("samples.png",))
 
 
 def test_export_refuses_mismatches_and_broken_checkpoints(checkpoint, tmp_path, capsys):
