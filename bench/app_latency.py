@@ -5,8 +5,9 @@
     python bench/app_latency.py --smoke        # every action once, one client, no warm-up: does it run?
     python bench/app_latency.py --only photos  # the actions whose name says "photos"
 
-Without --url it starts `python app.py` (or another checkout's, `--app`, for a before/after
-comparison in one run) on a free port and stops it afterwards. Actions: a
+Without --url it starts `python app.py` (or another checkout's, `--app`) on a free port and stops
+it afterwards; `--before OTHER/app.py` starts that one too and times every action on both in
+turn, for a before/after table from one run. Actions: a
 64-sample grid, the per-scale row, the likelihood (heatmap, histogram, breakdown, sizes), the
 5x5 manifold, and completion of the lower half of a digit: 100 steps at learning rate 0.05 (the
 old defaults; also as steps/s) and with the app's defaults (50 steps at 0.2, which end at a lower
@@ -101,15 +102,21 @@ def main() -> None:
     p.add_argument("--smoke", action="store_true",
                    help="a quick check that every action runs: once each, default client only, no warm-up")
     p.add_argument("--only", metavar="TEXT", help="only the actions whose name contains TEXT (e.g. photos)")
+    p.add_argument("--before", type=Path, metavar="APP",
+                   help="another checkout's app.py, started beside this one: each action is timed on it and on this "
+                        "app in turn (default clients), for a before/after table from one run on one machine")
     args = p.parse_args()
     from gradio_client import handle_file
 
-    with served_app(args.url, args.app) as url, tempfile.TemporaryDirectory() as folder:
+    with served_app(args.url, args.app) as url, tempfile.TemporaryDirectory() as folder, \
+            (served_app(None, args.before) if args.before else contextlib.nullcontext()) as before_url:
         clients = {"default": wait_for(url)}
-        if not args.smoke:
+        if args.before:
+            clients = {"before, default": wait_for(before_url), "after, default": clients["default"]}
+        elif not args.smoke:
             clients.update({"ssl_verify=False": wait_for(url, ssl_verify=False),
                             "no downloads": wait_for(url, download_files=False)})
-        client = clients["default"]
+        client = next(iter(clients.values()))
         digit = lambda d: handle_file(str(sorted(EXAMPLES.glob(f"digit{d}_*.png"))[0]))  # noqa: E731
         photo = handle_file(str(photograph(Path(folder))))
         m, c = args.model, COLOUR_MODEL
@@ -156,8 +163,11 @@ def main() -> None:
             actions = {name: call for name, call in actions.items() if args.only in name}
         repeats = 1 if args.smoke else args.repeats
         how = "one call, no warm-up (smoke)" if args.smoke else f"median of {repeats} after a warm-up call"
-        print(f"{m}, {args.url or args.app.resolve()}, {how}")
-        print("| action | " + " | ".join(f"{kind}: median (s)" for kind in clients) + " | default: min (s) |")
+        where = f"before: {args.before.resolve()}, after: {args.app.resolve()}" if args.before else \
+            (args.url or args.app.resolve())
+        print(f"{m}, {where}, {how}")
+        first = next(iter(clients))
+        print("| action | " + " | ".join(f"{kind}: median (s)" for kind in clients) + f" | {first}: min (s) |")
         print("|---" * (len(clients) + 2) + "|")
         for name, call in actions.items():
             times = {}
@@ -173,8 +183,13 @@ def main() -> None:
             medians = [statistics.median(t) for t in times.values()]
             extra = f" ({100 / medians[0]:.1f} steps/s)" if "100 steps" in name else ""
             cells = [f"{medians[0]:.3f}{extra}", *(f"{m:.3f}" for m in medians[1:])]
-            print(f"| {name} | " + " | ".join(cells) + f" | {min(times['default']):.3f} |", flush=True)
+            print(f"| {name} | " + " | ".join(cells) + f" | {min(times[first]):.3f} |", flush=True)
 
 
 if __name__ == "__main__":
-    sys.exit(results.run_recorded('The app through gradio_client', main))
+    title = "The app through gradio_client"
+    if "--before" in sys.argv:
+        title += ", before and after"
+    elif "--extras" in sys.argv:
+        title += ", every tab"
+    sys.exit(results.run_recorded(title, main))

@@ -27,7 +27,13 @@ def split_description(dataset: str, sizes: tuple[int, int, int]) -> str:
 
 def recipe(c: TrainConfig, averaged: bool) -> str:
     """The optimization settings, for the model card (a resumed run's are the current ones)."""
-    objective = "mean -log p(x) per image, nats" if c.loss_units == "nats" else "bits/dim"
+    objective = ("mean -log p(x | y) per image, nats" if c.num_classes else "mean -log p(x) per image, nats") \
+        if c.loss_units == "nats" else "bits/dim"
+    if c.num_classes and c.class_loss_weight > 0:
+        scored = "every image of the batch" if c.conditioning == "latent_means" else \
+            f"{c.class_loss_images} images of each batch"
+        objective += (f" + {c.class_loss_weight:g} x the cross-entropy of the model's own Bayes classifier "
+                      f"(exact log p(x | y) of every label, {scored})")
     clip = f"gradient norm clipped at {c.grad_clip:g}" if c.grad_clip > 0 else "no gradient clipping"
     weights = (f"the saved weights are the moving average (decay {c.ema_decay:g}) of the trained ones"
                if averaged else "no weight averaging")
@@ -40,6 +46,11 @@ def recipe(c: TrainConfig, averaged: bool) -> str:
         parts.append(f"training crops from shorter sides up to {c.photo_max_side} px")
     if c.photo_grey_fraction:
         parts.append(f"{c.photo_grey_fraction:.0%} of the training crops turned grey")
+    if c.num_classes:
+        parts.append({"networks": "the label enters every s/t network as an embedding",
+                      "latent_means": "the label enters as a mean per class in latent space",
+                      "both": "the label enters every s/t network and as a mean per class in latent space"}
+                     [c.conditioning])
     if c.max_shift:
         parts.append(f"training images shifted by up to {c.max_shift} pixel{'s' if c.max_shift > 1 else ''}")
     return "; ".join(parts)

@@ -17,3 +17,15 @@ def test_recipe_names_every_setting_that_applies():
     text = recipe(shifted, averaged=False)
     assert "shifted by up to 2 pixels" in text and "4 shorter sides per octave" in text
     assert "no gradient clipping" in text
+
+
+def test_recipe_of_a_class_conditional_run_says_where_the_label_enters_and_the_hybrid_objective():
+    plain = recipe(TrainConfig(dataset="mnist5k", out="x", num_classes=10), averaged=True)
+    assert "mean -log p(x | y) per image" in plain and "as an embedding" in plain and "cross-entropy" not in plain
+    hybrid = recipe(TrainConfig(dataset="mnist5k", out="x", num_classes=10, conditioning="latent_means",
+                                class_loss_weight=20), averaged=True)
+    assert "+ 20 x the cross-entropy of the model's own Bayes classifier" in hybrid
+    assert "every image of the batch" in hybrid and "a mean per class in latent space" in hybrid
+    networks = recipe(TrainConfig(dataset="mnist5k", out="x", num_classes=10, class_loss_weight=5,
+                                  class_loss_images=8), averaged=True)
+    assert "8 images of each batch" in networks
