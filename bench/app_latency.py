@@ -163,8 +163,8 @@ def main() -> None:
             actions = {name: call for name, call in actions.items() if args.only in name}
         repeats = 1 if args.smoke else args.repeats
         how = "one call, no warm-up (smoke)" if args.smoke else f"median of {repeats} after a warm-up call"
-        where = f"before: {args.before.resolve()}, after: {args.app.resolve()}" if args.before else \
-            (args.url or args.app.resolve())
+        where = f"before: {os.path.relpath(args.before)}, after: {os.path.relpath(args.app)}" if args.before else \
+            (args.url or os.path.relpath(args.app))
         print(f"{m}, {where}, {how}")
         first = next(iter(clients))
         print("| action | " + " | ".join(f"{kind}: median (s)" for kind in clients) + f" | {first}: min (s) |")
