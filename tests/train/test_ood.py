@@ -66,9 +66,12 @@ def test_bundled_ood_figures_follow_from_their_bits_per_dim(directory):
             # the same images, the same dequantization noise: the same figures (rounded to 5 decimals)
             assert np.abs(stored - exact).max() <= 5e-6 + 1e-9
         else:
-            # scored without the label: log mean_y p(x | y) >= log p(x | y_true) - log K
+            # scored without the label: log mean_y p(x | y) >= log p(x | y_true) - log K, with equality
+            # where the posterior is certain; beside the files' rounding (5e-6), float32 leaves up to
+            # ~1e-3 nats (2e-6 bits/dim at D = 784) between a model's one-pass scores of every class
+            # (conditioning "latent_means") and log_prob under one label
             d = model["in_channels"] * model["image_size"] ** 2
-            assert (stored <= exact + math.log2(model["num_classes"]) / d + 5e-6 + 1e-9).all()
+            assert (stored <= exact + math.log2(model["num_classes"]) / d + 5e-6 + 2e-6).all()
             assert np.abs(stored - exact).max() > 1e-3  # and it is not the labelled figure
 
 
