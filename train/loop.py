@@ -93,10 +93,11 @@ class Trainer:
             if self.rank == 0 and added:
                 self.log(f"--init-from {config.init_from}: {added} residual blocks added to each s/t network, "
                          "starting as the identity")
-            if self.rank == 0 and config.num_classes and not RealNVP.from_pretrained(config.init_from).num_classes:
+            made_conditional = config.num_classes and not RealNVP.from_pretrained(config.init_from).num_classes
+            if self.rank == 0 and made_conditional:
                 self.log(f"--init-from {config.init_from}: an unconditional model made class-conditional; the label "
                          "embeddings start at zero, so log p(x | y) starts as its log p(x) for every label")
-            if config.num_classes and self.model.class_shift is not None:
+            if made_conditional and self.model.class_shift is not None:  # a conditional DIR keeps its trained means
                 used = start_class_means(self.model, self.train_set, self.info.num_levels)
                 if self.rank == 0:
                     self.log(f"--init-from {config.init_from}: each class's latent mean starts at the mean of its "

@@ -523,3 +523,21 @@ def test_class_loss_needs_a_conditional_model_and_changes_the_step(tmp_path, con
         assert math.isfinite(trainer.train_step())
         grads[weight] = torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
     assert not torch.allclose(grads[0.0], grads[10.0])
+
+
+def test_init_from_starts_class_means_only_for_a_model_made_conditional(tmp_path):
+    """From an unconditional DIR the means start at the classes' mean latents (not zero); from a
+    conditional DIR with class means, its trained means are kept as they are."""
+    shape = dict(in_channels=1, image_size=8, num_scales=2, hidden_channels=4, num_blocks=1, num_levels=17)
+    RealNVP(**shape).save_pretrained(tmp_path / "unconditional")
+    trained = RealNVP(**shape, num_classes=10, conditioning="latent_means")
+    with torch.no_grad():
+        trained.class_shift.means.normal_(generator=torch.Generator().manual_seed(0))
+    trained.save_pretrained(tmp_path / "conditional")
+    options = dict(num_classes=10, conditioning="latent_means", amp="off")
+    started = Trainer(small_config(tmp_path / "a", init_from=str(tmp_path / "unconditional"), **options),
+                      command="test", log=lambda *_: None)
+    assert started.model.class_shift.means.abs().sum() > 0
+    kept = Trainer(small_config(tmp_path / "b", init_from=str(tmp_path / "conditional"), **options),
+                   command="test", log=lambda *_: None)
+    assert torch.equal(kept.model.class_shift.means, trained.class_shift.means)
