@@ -32,6 +32,9 @@ class ClassShift(Bijection):
     def _check(self, h: Tensor, y: Tensor | None) -> None:
         if y is None:
             raise ValueError("this model's prior depends on the class: labels y are required")
+        self._check_shape(h)
+
+    def _check_shape(self, h: Tensor) -> None:
         if tuple(h.shape[1:]) != tuple(self.means.shape[1:]):
             c, hh, ww = self.means.shape[1:]
             raise ValueError(f"this model's class means are {hh}x{ww} latents: it works on {hh}x{ww} images only, "
@@ -47,6 +50,6 @@ class ClassShift(Bijection):
 
     def log_prior_every_class(self, u: Tensor) -> Tensor:
         """(B, K) log N(u; mu_k, I) summed over elements, for the flow's output u (B, C, H, W)."""
-        self._check(u, u.new_zeros(0))
+        self._check_shape(u)
         diff = u.flatten(1)[:, None, :] - self.means.flatten(1)[None].to(u.dtype)
         return -0.5 * (diff * diff).sum(-1) - 0.5 * diff.shape[-1] * torch.log(u.new_tensor(2 * torch.pi))

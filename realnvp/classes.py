@@ -22,18 +22,14 @@ def class_posterior(model: RealNVP, x: Tensor) -> Tensor:
 
 @torch.no_grad()
 def class_log_likelihoods_batch(model: RealNVP, x: Tensor, batch: int = 200) -> Tensor:
-    """(B, num_classes) log p(x_i | y) in nats for each image of x (B, C, H, W) and each class.
-    A model whose networks do not see the label (conditioning "latent_means") scores every class
-    in one pass over `batch` images; otherwise `batch` (image, class) pairs are evaluated at a time."""
+    """(B, num_classes) log p(x_i | y) in nats for each image of x (B, C, H, W) and each class
+    (`RealNVP.log_prob_every_class`, `batch` images at a time, or `batch` // num_classes where
+    each class costs a pass of its own)."""
     if model.num_classes is None:
         raise ValueError("the model is not class-conditional")
-    if model.conditioning == "latent_means":
-        return torch.cat([model.log_prob_every_class(x[i:i + batch]) for i in range(0, len(x), batch)])
-    k = model.num_classes
-    pairs = x.repeat_interleave(k, 0)
-    labels = torch.arange(k, device=x.device).repeat(x.shape[0])
-    out = [model.log_prob(pairs[i:i + batch], labels[i:i + batch]) for i in range(0, len(pairs), batch)]
-    return torch.cat(out).reshape(x.shape[0], k)
+    # about `batch` (image, class) pairs per pass where each class needs a pass of its own
+    images = batch if model.conditioning == "latent_means" else max(1, batch // model.num_classes)
+    return torch.cat([model.log_prob_every_class(x[i:i + images]) for i in range(0, len(x), images)])
 
 
 def class_posteriors(model: RealNVP, x: Tensor) -> Tensor:

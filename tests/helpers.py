@@ -12,6 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout
 FAKE_CROP = 8  # the fake photographs' crop size (conftest.fake_photos): shorter sides 16, 32 and 64 px
 
 
+def load_bench(name: str):
+    """The benchmark script bench/NAME.py as a module (bench/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def assert_bijection(layer, x, y=None, atol=1e-9):
     """encode/decode invert each other; each direction's log-det matches autograd; per sample."""
     z, ld = layer.encode(x, y)

@@ -9,6 +9,7 @@ from torch import nn
 from realnvp import RealNVP
 from realnvp.nets import ResNet
 
+from .batches import stack_batch
 from .config import TrainConfig, TrainingError
 from .datasets import validation_trained_on_by
 from .snapshots import read_run_state
@@ -65,11 +66,10 @@ def start_class_means(model: RealNVP, train_set, num_levels: int, batch: int = 2
     generator = torch.Generator().manual_seed(0)
     with model._fixed_bijection():
         for start in range(0, len(train_set), batch):
-            items = [train_set[i] for i in range(start, min(start + batch, len(train_set)))]
-            x = torch.stack([item[0] for item in items]).to(shift.means.device)
-            y = torch.tensor([int(item[1]) for item in items], device=x.device)
+            x, y = stack_batch(train_set, range(start, min(start + batch, len(train_set))))
             # dequantized as in training: the latents of noise-free images sit elsewhere
-            x = dequantize(x.cpu(), num_levels, generator=generator).to(x.device)
+            x = dequantize(x, num_levels, generator=generator).to(shift.means.device)
+            y = y.to(x.device)
             u = model._walk_encode(x, None if model.conditioning == "latent_means" else y, layers)[0]
             sums.index_add_(0, y, u)
             counts += torch.bincount(y, minlength=len(counts)).to(counts.dtype)

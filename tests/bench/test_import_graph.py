@@ -1,18 +1,11 @@
 """bench/import_graph.py: the project's imports read from the source, its rules and its picture."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
+from helpers import load_bench
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("import_graph_bench", ROOT / "bench" / "import_graph.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("import_graph")
 
 
 def test_relative_absolute_and_lazy_imports_are_resolved(bench, tmp_path, monkeypatch):

@@ -1,21 +1,15 @@
 """bench/photo_protocol.py: the crops it scores, how it pools them, and the checkpoint rule."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-
+from helpers import load_bench
 
 @pytest.fixture(scope="module")
 def protocol():
-    spec = importlib.util.spec_from_file_location("photo_protocol", ROOT / "bench" / "photo_protocol.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("photo_protocol")
 
 
 def test_grid_crops_are_every_whole_tile_in_reading_order(protocol):

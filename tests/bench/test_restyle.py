@@ -1,23 +1,19 @@
 """bench/restyle.py: the images it takes, its table, and the model-card block it writes."""
-import importlib.util
 import json
 import re
-from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+from helpers import load_bench
+
 CARD = ("# Real NVP: tiny\n\nSome words.\n\n<!-- classifier -->\n## As a classifier\n<!-- /classifier -->\n\n"
         "Load:\n```\n```\n")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("restyle_bench", ROOT / "bench" / "restyle.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("restyle")
 
 
 def test_the_images_are_taken_class_by_class_in_turn(bench):
