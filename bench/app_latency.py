@@ -14,7 +14,8 @@ old defaults; also as steps/s) and with the app's defaults (50 steps at 0.2, whi
 bits/dim than those 100). The rows of issue #27, on a 451x300 photograph (skimage's chelsea): the
 per-scale row and the likelihood with the `photos` model at the photograph's own resolution, 64
 samples of `photos`, and sampled completions of the lower half of a digit at the app's defaults
-(4 completions, 80 latent-search steps, 30 Langevin steps).
+(4 completions, 30 latent-search steps at rate 0.2, 5 Langevin steps) and at the earlier ones
+(80 latent-search steps at rate 0.1, 30 Langevin steps).
 Three clients time the same calls:
 - `default`: `Client(url)`, as a script would use it.
 - `ssl_verify=False`: the same uploads and downloads. gradio_client sends every upload, download
@@ -137,7 +138,11 @@ def main() -> None:
             "likelihood, photos, own resolution": lambda: client.predict(c, photo, "auto", "auto", "own",
                                                                          api_name="/likelihood"),
             "completions, sampled, app defaults": lambda: client.predict(  # the page's values, spelled out
-                m, digit(9), "auto", "auto", "rectangle", 0.5, 1.0, 0.0, 1.0, None, "sample", 4, 80, 30, 1.0, 0.2, 0,
+                m, digit(9), "auto", "auto", "rectangle", 0.5, 1.0, 0.0, 1.0, None, "sample", 4, 30, 5, 1.0, 0.2, 0,
+                api_name="/completions"),
+            # the defaults until 2026-12-07: the latent search at rate 0.1 (earlier apps ignore the rate when sampling)
+            "completions, sampled, 80 + 30 steps": lambda: client.predict(
+                m, digit(9), "auto", "auto", "rectangle", 0.5, 1.0, 0.0, 1.0, None, "sample", 4, 80, 30, 1.0, 0.1, 0,
                 api_name="/completions"),
             "64-sample grid, photos": lambda: client.predict(c, 64, 0.8, 1, False, "all", False, 1.0, 0.5,
                                                              api_name="/sample"),

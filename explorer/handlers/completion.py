@@ -145,9 +145,10 @@ def sampled_completions(model, x, mask, y, settings: CompletionSettings, progres
 
     s = settings
     result = inpainting.sample_completions(model, x, mask, n=s.count, steps=s.steps, mcmc_steps=s.langevin_steps,
-                                        temperature=s.temperature, seed=s.seed, y=y, progress=report)
+                                        temperature=s.temperature, seed=s.seed, y=y, latent_lr=s.learning_rate,
+                                        progress=report)
     how = (f"sampled: each from its own random latent (temperature {s.temperature:.2f}), {s.steps} steps of "
-           f"latent search to fit the known pixels, then {s.langevin_steps} Metropolis-adjusted Langevin steps on "
+           f"latent search (Adam, learning rate {s.learning_rate:g}) to fit the known pixels, then {s.langevin_steps} Metropolis-adjusted Langevin steps on "
            f"the erased pixels (target p(x_erased | x_known)^(1/T²))")
     if s.langevin_steps:
         how += f", acceptance {result.acceptance.mean():.2f}"
@@ -172,7 +173,7 @@ def maximized_completions(model, x, mask, y, settings: CompletionSettings, progr
 @user_errors
 @compute(duration=180)
 def completions(model_name, image, class_choice="auto", invert="auto", region="rectangle", top=0.5, bottom=1.0,
-                left=0.0, right=1.0, brush=None, method="sample", count=4, steps=80, langevin_steps=30,
+                left=0.0, right=1.0, brush=None, method="sample", count=4, steps=30, langevin_steps=5,
                 temperature=1.0, learning_rate=0.2, seed=0, progress=gr.Progress()):
     """Several completions of the erased pixels side by side with their bits/dim: sampled (latent search,
     then Metropolis-adjusted Langevin) or by maximizing log p from several starts; rectangle or brush.

@@ -214,7 +214,8 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
                                        elem_id="complete-brush")
                 steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=50, step=10, label="Optimization steps")
                 with gr.Accordion("Optimizer", open=False):
-                    learning_rate = gr.Slider(0.01, 1.0, value=0.2, step=0.01, label="Learning rate (Adam)")
+                    learning_rate = gr.Slider(0.01, 1.0, value=0.2, step=0.01, label="Learning rate (Adam)",
+                                              info="Of the pixels when maximizing, of the latents when sampling")
                     seed = seed_box("Seed of the initial noise")
                 button = gr.Button("Complete (maximize log p, rectangle)", variant="primary",
                                    elem_id="complete-button")
@@ -227,9 +228,9 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
                         sample_temperature = gr.Slider(0.05, MAX_TEMPERATURE, value=1.0, step=0.05,
                                                        label="Temperature (sampling)")
                     with gr.Row():
-                        search_steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=80, step=10,
+                        search_steps = gr.Slider(10, MAX_COMPLETION_STEPS, value=30, step=10,
                                                  label="Steps (latent search; Adam steps when maximizing)")
-                        langevin_steps = gr.Slider(0, handlers.MAX_LANGEVIN_STEPS, value=30, step=5,
+                        langevin_steps = gr.Slider(0, handlers.MAX_LANGEVIN_STEPS, value=5, step=5,
                                                    label="Langevin steps (sampling)")
                     samples_button = gr.Button("Complete several", elem_id="completions-button")
             with gr.Column(scale=3):

@@ -130,6 +130,17 @@ def test_latent_completions_fit_the_known_pixels_under_no_grad():
         inpainting.latent_completions(model, x.expand(2, -1, -1, -1), erased)
 
 
+def test_sampled_completions_search_at_the_latent_rate_given():
+    model = tiny_model(size=8, dtype=torch.float32)
+    x = images(1, seed=3).float()
+    erased = inpainting.rectangle_mask(8, 8, 0.5, 1.0, 0.0, 1.0)
+    searched = inpainting.latent_completions(model, x, erased, n=2, steps=6, seed=4, lr=0.3)
+    sampled = inpainting.sample_completions(model, x, erased, n=2, steps=6, mcmc_steps=0, seed=4, latent_lr=0.3)
+    assert torch.equal(sampled.images, searched)  # the rate reaches the search
+    other = inpainting.sample_completions(model, x, erased, n=2, steps=6, mcmc_steps=0, seed=4, latent_lr=0.05)
+    assert not torch.allclose(other.images, searched, atol=1e-4)
+
+
 GRID = 4000  # cells of the exact conditional's grid on (0, 1)
 
 
