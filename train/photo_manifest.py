@@ -20,6 +20,9 @@ Each photograph has a ``category`` (``smooth``, ``textured``, ``people``, ``man-
 per-kind tables. Photographs of the Debian packages are optional: where a package is not
 installed its photographs are left out with a note (``INSTALL_HINTS``); the scikit-image,
 scikit-learn and Matplotlib ones are always there.
+
+Looked at and not used: ``ukui-wallpapers`` (its 12 images are vector renders, none a
+photograph) and ``lomiri-wallpapers`` (one rendered default background).
 """
 
 from __future__ import annotations
