@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     fitted = range(min(len(train), args.judge_images))
     train_x = torch.stack([train[i][0] for i in fitted]).flatten(1).numpy()
     train_y = np.array([int(train[i][1]) for i in fitted])
+    if len(set(train_y.tolist())) < 2:
+        print(f"error: {dataset} has no classes for the judge to name: this benchmark needs a labelled data set "
+              f"(mnist5k, fashion-mnist, digits)", file=sys.stderr)
+        return 2
     judge = SVC().fit(train_x, train_y)
     labels = torch.tensor([int(test[i][1]) for i in range(len(test))])
     indices = chosen_images(labels, args.first, args.images)
@@ -121,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         error = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
         rows.append(f"| {steps} + {langevin} @ {lr:g} | {seconds / len(images):.2f} | {bpd.mean():.4f} | "
                     f"{diff.mean():+.4f} +- {error:.4f} | {np.mean(agree) * 100:.1f}% | {np.mean(spreads):.3f} |")
-    print(f"{dataset} test, {len(images)} images (classes in turn, after the first {args.first}), lower half erased, {args.count} completions "
-          f"each, {torch.get_num_threads()} threads")
+    print(f"{dataset} test, {len(images)} images (classes in turn, after the first {args.first}), lower half "
+          f"erased, {args.count} completions each, {torch.get_num_threads()} threads")
     print("| latent steps + Langevin steps @ latent rate | seconds per image | bits/dim | paired difference "
           "| judge agrees | spread |")
     print("|---|---|---|---|---|---|")
