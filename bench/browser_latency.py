@@ -30,6 +30,7 @@ ACTIONS = {
     "likelihood": ("Likelihood", "#likelihood-button", "#likelihood-heatmap img, #likelihood-histogram img", 2),
     "manifold 5x5": ("Interpolate", "#manifold-button", "#manifold-output img", 1),
     "completion (the tab's defaults)": ("Complete", "#complete-button", "#complete-output img, #complete-curve img", 2),
+    "completions, sampled (the tab's defaults)": ("Complete", "#completions-button", "#completions-output img", 5),
 }
 
 CLICK_AND_TIME = """([button, selector, count]) => new Promise((resolve, reject) => {

@@ -148,7 +148,8 @@ def sampled_completions(model, x, mask, y, settings: CompletionSettings, progres
                                         temperature=s.temperature, seed=s.seed, y=y, latent_lr=s.learning_rate,
                                         progress=report)
     how = (f"sampled: each from its own random latent (temperature {s.temperature:.2f}), {s.steps} steps of "
-           f"latent search (Adam, learning rate {s.learning_rate:g}) to fit the known pixels, then {s.langevin_steps} Metropolis-adjusted Langevin steps on "
+           f"latent search (Adam, learning rate {s.learning_rate:g}) to fit the known pixels, then "
+           f"{s.langevin_steps} Metropolis-adjusted Langevin steps on "
            f"the erased pixels (target p(x_erased | x_known)^(1/T²))")
     if s.langevin_steps:
         how += f", acceptance {result.acceptance.mean():.2f}"
