@@ -68,10 +68,10 @@ def chosen_images(labels: torch.Tensor, first: int, count: int) -> list[int]:
 
 def spread(images: torch.Tensor, mask: torch.Tensor) -> float:
     """Mean root-mean-square distance over the erased pixels between two of the completions."""
-    values = images[:, mask[0].expand_as(images[0])]  # (n, erased values)
-    n = values.shape[0]
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    return float(np.mean([(values[i] - values[j]).pow(2).mean().sqrt().item() for i, j in pairs])) if pairs else 0.0
+    values = images[:, mask[0].expand_as(images[0])].double()  # (n, erased values)
+    if values.shape[0] < 2:
+        return 0.0
+    return (torch.pdist(values) / values.shape[1] ** 0.5).mean().item()
 
 
 def main(argv: list[str] | None = None) -> int:
