@@ -32,16 +32,26 @@ def _breakdown(model: RealNVP, terms: dict[str, Tensor], d: int) -> dict[str, fl
     # each term in bits/dim alone: bits_per_dim with one level adds no discretization term
     out = {"prior (Gaussian latents)": float(bits_per_dim(terms.pop("prior")[0].item(), d, 1))}
     for name, value in terms.items():
-        label = "preprocessing (logit)" if name == "preprocessing" else f"log-det, {name}"
+        label = {"preprocessing": "preprocessing (logit)", LEARNED_NOISE: "learned dequantization noise (log q)"
+                 }.get(name, f"log-det, {name}")
         out[label] = float(bits_per_dim(value[0].item(), d, 1))
     out[f"dequantization ({model.num_levels} levels)"] = math.log2(model.num_levels)
     return out
 
 
+LEARNED_NOISE = "learned noise"
+
+
 @torch.no_grad()
-def likelihood_report(model: RealNVP, x: Tensor, y=None) -> tuple[Tensor, dict[str, float], float]:
+def likelihood_report(model: RealNVP, x: Tensor, y=None, log_q: Tensor | None = None
+                      ) -> tuple[Tensor, dict[str, float], float]:
     """For one image (1, C, H, W), from one pass through the flow: `bits_map` (H, W), the
-    `breakdown_bits_per_dim`, and the bits/dim (equal to model.bits_per_dim)."""
+    `breakdown_bits_per_dim`, and the bits/dim (equal to model.bits_per_dim). With `log_q`, the
+    per-element log q(u | k) of x's learned dequantization noise (`RealNVP.dequantize_with_log_q`),
+    each pixel's bits and the total include it: the bound -log p + log q (model.discrete_bits_per_dim)."""
     nll, terms = model.nll_map_and_terms(x, y)
+    if log_q is not None:
+        nll = nll + log_q.sum(1)
+        terms = {**terms, LEARNED_NOISE: -log_q.flatten(1).sum(1)}
     bpd = bits_per_dim(sum(terms.values()), x[0].numel(), model.num_levels)
     return _nll_to_bits(model, nll, x.shape[1])[0], _breakdown(model, terms, x[0].numel()), float(bpd[0])

@@ -19,10 +19,11 @@ from torch import Tensor, nn
 from . import inputs
 from .checkpoint import CheckpointError, load_state_strict
 from .class_shift import ClassShift
+from .dequantization import VariationalDequantizer
 from .flow import Composite, NonFiniteError, Scale, check_finite, in_image_layout, locating_non_finite
 from .nets import ResNet
 from .precision import sampling_precision
-from .preprocess import LogitTransform, bits_per_dim, dequantize
+from .preprocess import LogitTransform, bits_per_dim, dequantize, quantize
 from .reshape import join_scales, split_scales
 
 LOG_2PI = math.log(2 * math.pi)
@@ -56,16 +57,22 @@ class RealNVP(
     "networks" adds a label embedding to every s/t network; "latent_means" gives each class its
     own mean in latent space (`ClassShift`, a Gaussian-mixture prior; one encoding then gives
     log p(x | y) for every class, and the model works at its own image size only); "both" does both.
+
+    `dequantizer_hidden` > 0 gives the model a learned dequantization noise q(u | k)
+    (`VariationalDequantizer`, Flow++ section 3.1) instead of uniform noise; its discrete
+    figures (`discrete_bits_per_dim`) then include log q.
     """
 
     def __init__(self, in_channels: int = 3, image_size: int = 32, num_scales: int = 2,
                  hidden_channels: int = 64, num_blocks: int = 8, num_classes: int | None = None,
                  num_levels: int = 256, logit_alpha: float = 0.05, bn_momentum: float = 0.05,
-                 bn_training_statistics: str = "batch", conditioning: str = "networks"):
+                 bn_training_statistics: str = "batch", conditioning: str = "networks", dequantizer_hidden: int = 0):
         super().__init__()
         inputs.check_config(in_channels=in_channels, image_size=image_size, num_scales=num_scales,
                             hidden_channels=hidden_channels, num_blocks=num_blocks, num_levels=num_levels,
                             num_classes=num_classes, conditioning=conditioning)
+        if not isinstance(dequantizer_hidden, int) or isinstance(dequantizer_hidden, bool) or dequantizer_hidden < 0:
+            raise ValueError(f"dequantizer_hidden must be an integer >= 0 (0: uniform noise), got {dequantizer_hidden!r}")
         self.in_channels = in_channels
         self.image_size = image_size
         self.num_scales = num_scales
@@ -81,6 +88,7 @@ class RealNVP(
             self.scales.append(Scale(channels, hidden_channels * 2 ** i, num_blocks, last, network_classes,
                                      bn_momentum, bn_training_statistics))
             channels *= 2  # squeeze (x4), then half factored out
+        self.dequantizer = VariationalDequantizer(in_channels, dequantizer_hidden) if dequantizer_hidden else None
         self.class_shift = (ClassShift(num_classes, (in_channels, image_size, image_size))
                             if num_classes and conditioning in ("latent_means", "both") else None)
         for name, module in self.named_modules():
@@ -275,8 +283,34 @@ class RealNVP(
         return -log_density.sum(dim=1), terms
 
     def dequantize(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
-        """Quantized images k/(L-1) -> (k + u)/L with u ~ U[0,1) (u = 1/2 without noise)."""
-        return dequantize(x, self.num_levels, noise, generator)
+        """Quantized images k/(L-1) -> (k + u)/L with u ~ U[0,1) (u = 1/2 without noise), or u from
+        the model's learned q(u | k) (its median without noise) if it has one."""
+        return self.dequantize_with_log_q(x, noise, generator)[0]
+
+    def dequantize_with_log_q(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None
+                              ) -> tuple[Tensor, Tensor]:
+        """`dequantize`, and log q(u | k) per element (nats; zero for uniform noise). Uniform noise is
+        drawn in x's dtype (pass float64 images for the evaluation's exact figures); q's in the model's."""
+        if self.dequantizer is None:
+            xd = dequantize(x, self.num_levels, noise, generator)
+            return xd, xd.new_zeros(xd.shape)
+        k = quantize(x, self.num_levels)
+        param = next(self.dequantizer.parameters())
+        eps = (torch.randn(x.shape, generator=generator, dtype=param.dtype,
+                           device=generator.device if generator is not None else param.device)
+               if noise else torch.zeros(x.shape, dtype=param.dtype))
+        k = k.to(device=param.device, dtype=param.dtype)
+        u, log_q = self.dequantizer(k / (self.num_levels - 1), eps.to(param.device))
+        return (k + u) / self.num_levels, log_q
+
+    def discrete_bits_per_dim(self, x: Tensor, y=None, generator: torch.Generator | None = None) -> Tensor:
+        """(B,) bits/dim of quantized images k/(L-1) (e.g. uint8 / 255): one draw of the model's
+        dequantization noise (uniform, or its learned q), -log p + log q. The figure papers report,
+        an upper bound on the discrete code length; averaged over images it estimates the bound."""
+        xd, log_q = self.dequantize_with_log_q(x, generator=generator)
+        param = next(self.parameters())
+        xd, log_q = xd.to(device=param.device, dtype=param.dtype), log_q.to(device=param.device, dtype=param.dtype)
+        return bits_per_dim(self.log_prob(xd, y) - _flat_sum(log_q), self.num_dims(x), self.num_levels)
 
     # ----------------------------------------------------------------- sampling
     def sample_latents(self, n: int, temperature: float | Sequence[float] = 1.0,

@@ -5,7 +5,8 @@ neither the bundled models nor a launched app (tests/explorer/conftest.py: `tiny
 - `grey` (the default): one channel, unconditional, with a reference.json (three test images) and
   an ood.json against `other` (four images each), and four example images of two "classes";
 - `cond`: one channel, three classes, with a classifier's figures in its reference.json;
-- `rgb`: three channels, nothing beside its weights.
+- `rgb`: three channels, with a learned dequantizer (random, so its log q is not zero), nothing beside
+  its weights.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def build_registry(root: Path):
 
     models, examples = root / "models", root / "examples"
     for seed, (name, channels, classes) in enumerate((("grey", 1, None), ("cond", 1, 3), ("rgb", 3, None))):
-        tiny_model(channels, SIZE, 2, dtype=torch.float32, seed=seed, num_classes=classes).save_pretrained(
+        learned = {"dequantizer_hidden": 4} if name == "rgb" else {}
+        tiny_model(channels, SIZE, 2, dtype=torch.float32, seed=seed, num_classes=classes, **learned).save_pretrained(
             models / name)
     reference = {"dataset": "toy", "split": "test", "num_images": 3, "test_bpd": TEST_BPD, "mean_test_bpd": 6.0}
     (models / "grey" / "reference.json").write_text(json.dumps(reference))

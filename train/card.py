@@ -46,6 +46,10 @@ def recipe(c: TrainConfig, averaged: bool) -> str:
         parts.append(f"training crops from shorter sides up to {c.photo_max_side} px")
     if c.photo_grey_fraction:
         parts.append(f"{c.photo_grey_fraction:.0%} of the training crops turned grey")
+    if c.dequantizer_hidden:
+        parts.append(f"learned dequantization noise q(u | x) (Flow++ section 3.1; {c.dequantizer_hidden} hidden "
+                     f"channels, rate x{c.dequantizer_lr_factor:g}): the objective and every figure are the bound "
+                     "-log p(x + u) + log q(u | x)")
     if c.num_classes:
         parts.append({"networks": "the label enters every s/t network as an embedding",
                       "latent_means": "the label enters as a mean per class in latent space",

@@ -116,6 +116,13 @@ class TrainConfig:
                                         "model.safetensors, e.g. an earlier run's RUN/best); its architecture must "
                                         "match the model options, except that --num-blocks may be larger: the "
                                         "added residual blocks start as the identity", "model", "the starting weights are part of the run")
+    dequantizer_hidden: int = fixed(0, "learned dequantization noise q(u | image) instead of uniform noise (Flow++, "
+                                       "section 3.1): hidden channels of its network; 0 = uniform noise. With "
+                                       "--init-from a model trained with uniform noise, q starts as uniform noise",
+                                    "model", SHAPE, check=AT_LEAST_0, legacy=0)
+    dequantizer_lr_factor: float = resumable(10.0, "the learned dequantizer's learning rate, as a multiple of the "
+                                                   "flow's (--dequantizer-hidden)", "optimization", check=POSITIVE,
+                                             legacy=10.0)
     bn_statistics: str = fixed("batch", "what the flow's batch norms normalize with in training: this batch's "
                                         "statistics, or the paper's appendix E running averages updated by the "
                                         "batch (averaged)", "model", SHAPE, choices=("batch", "averaged"),

@@ -47,8 +47,10 @@ def per_image_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int
     try:
         with full_precision(model):
             for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers):
-                x = model.dequantize(x.double(), generator=generator).float().to(device)
-                out += model.bits_per_dim(x, y.to(device) if conditional else None).double().cpu().tolist()
+                # uniform noise drawn in float64, as the bundled models' figures were (q's in the model's dtype)
+                x = x.double() if model.dequantizer is None else x.to(device)
+                out += model.discrete_bits_per_dim(x, y.to(device) if conditional else None,
+                                                   generator).double().cpu().tolist()
     finally:
         model.train(was_training)
     return out

@@ -87,7 +87,9 @@ class Trainer:
                              num_blocks=config.num_blocks, num_classes=config.num_classes or None,
                              num_levels=self.info.num_levels,
                              bn_training_statistics=config.bn_statistics,
-                             conditioning=config.conditioning).to(self.device)
+                             conditioning=config.conditioning,
+                             **({"dequantizer_hidden": config.dequantizer_hidden} if config.dequantizer_hidden else {})
+                             ).to(self.device)
         if config.init_from:
             added = load_starting_weights(config.init_from, self.model)
             if self.rank == 0 and added:
@@ -108,7 +110,13 @@ class Trainer:
         self.model.set_autocast(torch.bfloat16 if use_amp else None)  # the training forward only
         if config.channels_last == "on" or (config.channels_last == "auto" and self.device.type == "cuda"):
             self.model.to(memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        # a new dequantizer starts at zero and has far to go (the noise of a grey pixel's channels shared,
+        # scales of a few e-folds): its own group, at --dequantizer-lr-factor times the rate
+        flow = [p for name, p in self.model.named_parameters() if not name.startswith("dequantizer.")]
+        groups = [{"params": flow}]
+        if self.model.dequantizer is not None:
+            groups.append({"params": list(self.model.dequantizer.parameters())})
+        self.optimizer = torch.optim.Adam(groups, lr=config.lr)
         self.ema = WeightAverage(self.model, config.ema_decay) if config.ema_decay > 0 else None
         self.step = 0
         self.lr_factor = 1.0  # halved by each roll-back
@@ -224,11 +232,16 @@ class Trainer:
         torch.manual_seed(seed)  # crops and flips in the data set
         x, y = stack_batch(self.train_set, indices)
         x = random_shift(x, config.max_shift, torch.Generator().manual_seed(seed + 2))
-        x = dequantize(x, self.info.num_levels, generator=torch.Generator().manual_seed(seed + 1)).to(self.device)
+        noise = torch.Generator().manual_seed(seed + 1)
+        if self.model.dequantizer is None:
+            x, log_q = dequantize(x, self.info.num_levels, generator=noise).to(self.device), 0.0
+        else:  # learned noise q(u | x): the objective is the bound -log p + log q (Flow++, section 3.1)
+            x, log_q_map = self.model.dequantize_with_log_q(x.to(self.device), generator=noise)
+            log_q = log_q_map.flatten(1).sum(1)
         if self.device.type == "cuda" and config.channels_last != "off":
             x = x.contiguous(memory_format=torch.channels_last)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate()
+        for i, group in enumerate(self.optimizer.param_groups):  # group 1: the dequantizer's
+            group["lr"] = self.learning_rate() * (config.dequantizer_lr_factor if i else 1.0)
         self.model.train()
         problem = None
         try:
@@ -246,6 +259,7 @@ class Trainer:
                 class_loss = F.cross_entropy(lp_all[len(x):].view(config.num_classes, scored).T, y[:scored])
             else:
                 lp = self.ddp(x, y)
+            lp = lp - log_q
             bpd = bits_per_dim(lp, x[0].numel(), self.info.num_levels).mean()
             # the objective the L2 penalty and clipping act on: nats per image (the paper's code) or bits/dim
             objective = -lp.mean() if config.loss_units == "nats" else bpd

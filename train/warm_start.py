@@ -27,9 +27,12 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
     ours, theirs = model._hub_mixin_config, saved._hub_mixin_config
     added = ours.get("num_blocks", 0) - theirs.get("num_blocks", 0)
     conditioned = not theirs.get("num_classes") and bool(ours.get("num_classes"))
+    # a learned dequantizer may be added to a model trained with uniform noise: it starts as uniform noise
+    new_dequantizer = not theirs.get("dequantizer_hidden") and model.dequantizer is not None
     differs = [f"{k}: {theirs.get(k)} there, {ours.get(k)} here" for k in sorted(set(ours) | set(theirs))
                if ours.get(k) != theirs.get(k) and not (k == "num_blocks" and added > 0)
-               and not (k in ("num_classes", "conditioning") and conditioned)]
+               and not (k in ("num_classes", "conditioning") and conditioned)
+               and not (k == "dequantizer_hidden" and new_dequantizer)]
     if differs:
         raise TrainingError(f"--init-from {directory}: the saved model's architecture differs ({'; '.join(differs)}); "
                             "give the same model options (--num-blocks may be larger: the added blocks start as "
@@ -41,8 +44,9 @@ def load_starting_weights(directory: str, model: RealNVP) -> int:
     embeddings = {f"{name}.class_embedding.weight": net.class_embedding for name, net in model.named_modules()
                   if isinstance(net, ResNet) and net.class_embedding is not None} if conditioned else {}
     means = {"class_shift.means"} if conditioned and model.class_shift is not None else set()
-    assert not unexpected and set(missing) <= new_keys | set(embeddings) | means, \
-        "only the added blocks, label embeddings and class means lack saved weights"
+    dequantizer = {f"dequantizer.{key}" for key in model.dequantizer.state_dict()} if new_dequantizer else set()
+    assert not unexpected and set(missing) <= new_keys | set(embeddings) | means | dequantizer, \
+        "only the added blocks, label embeddings, class means and a new dequantizer lack saved weights"
     for block in new_blocks.values():
         block.start_as_identity()
     for embedding in embeddings.values():

@@ -27,10 +27,12 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
     loaded = get_model(model_name)
     model = loaded.model
     x = validation.model_input(model, image, invert, resolution)
-    xd = model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))
+    with torch.inference_mode():
+        xd, log_q = model.dequantize_with_log_q(x, generator=torch.Generator().manual_seed(NOISE_SEED))
     y, text = validation.class_label(model, class_choice, xd)
     with torch.inference_mode():
-        bits, terms, bpd = likelihood_maps.likelihood_report(model, xd, y=y)
+        bits, terms, bpd = likelihood_maps.likelihood_report(model, xd, y=y,
+                                                             log_q=log_q if model.dequantizer is not None else None)
     bits = bits.float().cpu().numpy()
     heat = figures.heatmap(to_uint8_image(x), bits, f"bits per value (mean {bpd:.3f})")
     table = [[name, round(value, 6)] for name, value in terms.items()] + [["total (bits/dim)", round(bpd, 6)]]
@@ -52,8 +54,13 @@ def likelihood(model_name, image, class_choice="auto", invert="auto", resolution
                          f"resolution compare only roughly.")
     else:
         notes.append("No test-set reference (reference.json) for this model.")
-    notes.append("Dequantization: uniform noise with a fixed seed, as for the test set; the breakdown's terms "
-                 "sum to the total.")
+    if model.dequantizer is None:
+        notes.append("Dequantization: uniform noise with a fixed seed, as for the test set; the breakdown's terms "
+                     "sum to the total.")
+    else:
+        notes.append("Dequantization: one draw, with a fixed seed as for the test set, of this model's learned noise "
+                     "q(u | image) (Flow++, section 3.1); the bits/dim is the bound -log p(x + u) + log q(u | x), "
+                     "with log q in the breakdown and in each pixel's bits. The breakdown's terms sum to the total.")
     shown = round(bpd, 6)
     sizes, sizes_note = size_comparison(quantized_uint8(x, model.num_levels), shown)
     notes.append(sizes_note)

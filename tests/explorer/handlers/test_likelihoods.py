@@ -79,6 +79,22 @@ def test_the_bits_the_breakdown_and_the_place_among_the_test_images(use_tiny_reg
     assert likelihood("grey", image)[1] == bpd  # the same image, the same number
 
 
+def test_a_model_with_learned_noise_reports_the_bound_with_log_q(use_tiny_registry, tmp_path):
+    image = str(example(tmp_path / "rgb.png", 5, channels=3))
+    _, bpd, table, _, note, bits_file, _ = likelihood("rgb", image)
+    model = use_tiny_registry.load("rgb").model
+    x = validation.model_input(model, image, "auto")
+    with torch.inference_mode():
+        figure = model.discrete_bits_per_dim(x, generator=torch.Generator().manual_seed(NOISE_SEED)).item()
+        flow_only = model.bits_per_dim(model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))).item()
+    assert bpd == pytest.approx(figure, abs=1e-5) and abs(figure - flow_only) > 1e-3
+    rows = dict(table)
+    assert rows["learned dequantization noise (log q)"] != 0
+    assert rows.pop("total (bits/dim)") == bpd and sum(rows.values()) == pytest.approx(bpd, abs=1e-5)
+    assert np.load(bits_file).mean() == pytest.approx(bpd, abs=1e-4)
+    assert "learned noise q(u | image)" in note
+
+
 def test_without_a_reference_there_is_no_histogram_and_other_sizes_are_flagged(use_tiny_registry, tmp_path):
     _, _, _, histogram, note, bits_file, _ = likelihood("rgb", str(example(tmp_path / "a.png", 1, channels=3)))
     assert histogram is None and "No test-set reference (reference.json) for this model." in note
