@@ -11,7 +11,8 @@ The protocol (the model card states the same):
   astronaut, chelsea, china, coffee) is never tuned on. Training uses other sources only.
 - Each photograph is downscaled (Lanczos) so that its shorter side is 128 and 256 px (never
   enlarged), and cut into every non-overlapping 32x32 crop, from the top-left corner.
-- Each crop is scored exactly by the model (bits/dim with fixed uniform dequantization noise)
+- Each crop is scored exactly by the model (bits/dim with fixed dequantization noise: uniform, or
+  the model's learned q with its log q, `RealNVP.discrete_bits_per_dim`)
   and encoded on its own by WebP lossless and PNG (Pillow, best settings).
 - A kind's ratio is the model's total bits over WebP's total bits on that kind's crops (so
   large photographs weigh more than small ones); "all" pools every crop.
