@@ -51,8 +51,26 @@ def exact_mean_bpd(model, dataset):
     return sum(values) / len(values)
 
 
-def test_help_explains_every_option():
-    out = run_cli("--help").stdout
+@contextlib.contextmanager
+def one_thread():
+    """torch on one thread inside, as the processes started with OMP_NUM_THREADS=1 (the same arithmetic)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_help_explains_every_option(capsys):
+    # in this process: `python -m train --help` as a process is tests/test_packaging.py's (installed, and its
+    # realnvp-train script); the kill -9 test below starts `python -m train` too
+    from train.__main__ import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
     for option in ["--dataset", "--out", "--device", "--steps", "--checkpoint-every", "--seed", "--resume",
                    "--num-scales", "--hidden-channels", "--num-blocks", "--batch-size", "--lr", "--eval-every",
                    "--num-classes", "--push-to-hub"]:
@@ -60,10 +78,14 @@ def test_help_explains_every_option():
 
 
 @pytest.mark.slow
-def test_cli_end_to_end_on_digits(tmp_path):
+def test_cli_end_to_end_on_digits(tmp_path, capsys):
+    from train.__main__ import main
+
     out = tmp_path / "run"
-    result = run_cli(*TINY, "--out", str(out), "--steps", "6", "--eval-every", "3", "--checkpoint-every", "2")
-    assert "per-pixel histograms give" in result.stdout + result.stderr
+    # the command line's main() in this process; the process itself and its exit status: the refusal below
+    with one_thread():
+        assert main([*TINY, "--out", str(out), "--steps", "6", "--eval-every", "3", "--checkpoint-every", "2"]) == 0
+    assert "per-pixel histograms give" in "".join(capsys.readouterr())
     for name in ["last/config.json", "last/model.safetensors", "last/README.md", "best/model.safetensors",
                  "metrics.jsonl", "curves.png", "samples.png", "samples/step-0000006.png"]:
         assert (out / name).is_file(), name
@@ -90,9 +112,9 @@ def test_cli_end_to_end_on_digits(tmp_path):
 
 @pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
-    steps = ["--steps", "40", "--eval-every", "20", "--checkpoint-every", "5"]
-    run_cli(*TINY, "--out", str(tmp_path / "straight"), *steps)
+    from train.__main__ import main
 
+    steps = ["--steps", "20", "--eval-every", "10", "--checkpoint-every", "5"]
     killed = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "train", *TINY, "--out", str(killed), *steps], cwd=ROOT, env=env,
@@ -101,7 +123,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     deadline = time.time() + 240
     while time.time() < deadline:
         try:
-            if json.loads(state_file.read_text())["state"]["step"] >= 10:
+            if json.loads(state_file.read_text())["state"]["step"] >= 5:
                 break
         except (OSError, ValueError, KeyError):
             pass
@@ -110,10 +132,13 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     proc.wait()
     recover(killed / "last")
     interrupted_at = json.loads(state_file.read_text())["state"]["step"]
-    assert 10 <= interrupted_at < 40, "the run must be killed part-way"
+    assert 5 <= interrupted_at < 20, "the run must be killed part-way"
     RealNVP.from_pretrained(killed / "last")  # the checkpoint survived the kill intact
 
-    run_cli("--out", str(killed), "--resume", "--steps", "40")
+    # the uninterrupted run and the resume in this process (only the kill needs a process of its own)
+    with one_thread():
+        assert main([*TINY, "--out", str(tmp_path / "straight"), *steps]) == 0
+        assert main(["--out", str(killed), "--resume", "--steps", "20"]) == 0
     assert same_weights(tmp_path / "straight" / "last", killed / "last")
     opt_a = load_file(tmp_path / "straight" / "last" / "training_state.safetensors")
     opt_b = load_file(killed / "last" / "training_state.safetensors")
@@ -251,18 +276,18 @@ def recording_rates(monkeypatch):
 
 def test_resume_with_more_steps_continues_the_decay(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    config = small_config(out, steps=12, eval_every=6, checkpoint_every=2)
-    interrupted_run(config, 7, monkeypatch)  # the last checkpoint is at step 6
+    config = small_config(out, steps=6, eval_every=100, checkpoint_every=2)  # evaluated only at the end
+    interrupted_run(config, 5, monkeypatch)  # the last checkpoint is at step 4
     rates = recording_rates(monkeypatch)
     logs = []
-    resumed = resumed_config(out, {"steps": 20}, log=logs.append)
+    resumed = resumed_config(out, {"steps": 10}, log=logs.append)
     Trainer(resumed, command="test", log=logs.append).run(resume=True)
-    assert sorted(rates) == list(range(6, 20))
-    uninterrupted_at_6 = 1e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 6 / 12)))
-    assert rates[6] == pytest.approx(uninterrupted_at_6, rel=1e-12), "continuous at the resume step"
-    assert all(b <= a for a, b in zip([rates[s] for s in range(6, 20)], [rates[s] for s in range(7, 20)]))
-    assert rates[19] > 1e-3 * 0.05
-    assert any("decays from" in line and "at step 20" in line for line in logs), logs
+    assert sorted(rates) == list(range(4, 10))
+    uninterrupted_at_4 = 1e-3 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 4 / 6)))
+    assert rates[4] == pytest.approx(uninterrupted_at_4, rel=1e-12), "continuous at the resume step"
+    assert all(b <= a for a, b in zip([rates[s] for s in range(4, 10)], [rates[s] for s in range(5, 10)]))
+    assert rates[9] > 1e-3 * 0.05
+    assert any("decays from" in line and "at step 10" in line for line in logs), logs
 
 
 def test_old_runs_resume_lr_scale_and_their_loss_units(tmp_path):
@@ -392,13 +417,16 @@ def test_torchrun_non_finite_on_one_process_rolls_back_all_together(tmp_path):
 
 def test_max_train_minutes_stops_with_a_final_evaluation_and_resumes(tmp_path):
     out = tmp_path / "run"
-    trainer = Trainer(small_config(out, steps=50, max_train_minutes=1e-9), command="test", log=lambda *_: None)
+    # 4 steps, evaluated and saved every 4: step 1 is neither an evaluation nor a checkpoint step, so the
+    # evaluation and the checkpoint there come from the time limit alone
+    config = small_config(out, steps=4, eval_every=4, checkpoint_every=4, max_train_minutes=1e-9)
+    trainer = Trainer(config, command="test", log=lambda *_: None)
     result = trainer.run()
     assert result["step"] == 1 and "test_bpd" in result  # stopped after one step, evaluated
     state = json.loads((out / "last" / "training_state.json").read_text())["state"]
     assert state["step"] == 1 and (out / "best").is_dir()
     config = resumed_config(out, {"max_train_minutes": 0.0}, log=lambda *_: None)
-    assert Trainer(config, command="test", log=lambda *_: None).run(resume=True)["step"] == 50
+    assert Trainer(config, command="test", log=lambda *_: None).run(resume=True)["step"] == 4
 
 
 def test_init_from_starts_from_the_saved_weights_and_refuses_another_shape(tmp_path):
@@ -444,10 +472,15 @@ def test_init_from_with_more_blocks_keeps_the_density_and_the_added_blocks_learn
 
 
 def test_shifted_training_changes_the_batches_resumes_exactly_and_is_on_the_card(tmp_path, monkeypatch):
-    shifted = dict(max_shift=1, steps=6, eval_every=3, checkpoint_every=2)
-    Trainer(small_config(tmp_path / "plain", **{**shifted, "max_shift": 0}), command="test", log=lambda *_: None).run()
+    shifted = dict(max_shift=1, steps=4, eval_every=4, checkpoint_every=2)
+    first_steps = {}
+    for max_shift in (0, 1):  # the same first step but for the shifts
+        trainer = Trainer(small_config(tmp_path / f"first-{max_shift}", max_shift=max_shift), command="test",
+                          log=lambda *_: None)
+        trainer.train_step()
+        first_steps[max_shift] = trainer.model.state_dict()
+    assert any(not torch.equal(t, first_steps[1][k]) for k, t in first_steps[0].items()), "the shifts reach training"
     Trainer(small_config(tmp_path / "straight", **shifted), command="test", log=lambda *_: None).run()
-    assert not same_weights(tmp_path / "plain" / "last", tmp_path / "straight" / "last"), "the shifts reach training"
     assert "training images shifted by up to 1 pixel" in (tmp_path / "straight" / "last" / "README.md").read_text()
     interrupted_run(small_config(tmp_path / "killed", **shifted), 3, monkeypatch)
     resumed = resumed_config(tmp_path / "killed", {})
@@ -482,7 +515,8 @@ def test_photo_scales_reach_the_card_recipe(tmp_path, fake_photos):
 
     config = small_config(tmp_path / "photos", dataset="photos", image_size=FAKE_CROP, photo_scales=4, photo_max_side=128, photo_grey_fraction=0.1, steps=2,
                           eval_every=2, checkpoint_every=2)
-    Trainer(config, command="test", log=lambda *_: None).run()
+    # the checkpoint a run writes first, with its card (the run itself adds nothing to the recipe)
+    Trainer(config, command="test", log=lambda *_: None).save("last")
     card = (tmp_path / "photos" / "last" / "README.md").read_text()
     assert "training crops from 4 shorter sides per octave" in card
     assert "training crops from shorter sides up to 128 px" in card
