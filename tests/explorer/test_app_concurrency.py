@@ -58,7 +58,7 @@ def test_identical_requests_from_several_clients_all_arrive_whole(url):
         assert data == first, f"{file_url} changed after it was served ({len(first)} then {len(data)} bytes)"
 
     def requester(index: int) -> None:
-        client = Client(url, verbose=False, download_files=False)
+        client = Client(url, verbose=False, download_files=False, ssl_verify=False)
         api_name = "/likelihood" if index % 2 == 0 else "/per_scale"
         extra = () if api_name == "/likelihood" else ("resample", 1.0, 0)
         with httpx.Client() as http:

@@ -301,7 +301,7 @@ def test_fuzzed_uploads_through_the_api(served, tmp_path, record_property):
 
     app, url = served
     digit = handle_file(str(Path(app.__file__).parent / "assets" / "examples" / "mnist" / "digit3_0.png"))
-    client = Client(url, verbose=False, download_files=False)
+    client = Client(url, verbose=False, download_files=False, ssl_verify=False)
     named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
 
     def corners(upload, slot, count):

@@ -97,7 +97,7 @@ def test_the_staged_space_loads_every_model_from_the_hub_cache(staged, tmp_path)
     (cache / "private.txt").write_text("not a model's file")
     with running_space(space.folder, cache, tmp_path / "run") as (url, log):
         assert menu(url) == [repo.repo_id for repo in models]
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, ssl_verify=False)
         for repo in models:
             info = client.predict(repo.repo_id, api_name="/model_info")
             assert (info["name"], info["requested"], info["source"], info["message"]) == \
@@ -128,7 +128,7 @@ def test_without_the_hub_the_space_starts_on_its_bundled_copy_and_names_what_is_
         for repo in models:
             assert f"{repo.repo_id} is unavailable: not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in text
         assert menu(url) == [repo.repo_id for repo in models]
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, ssl_verify=False)
         default = client.predict(DEFAULT, api_name="/model_info")
         assert (default["name"], default["source"]) == (DEFAULT, "bundled")
         assert default["message"].startswith(f"could not reach the Hub for {DEFAULT}: ")
