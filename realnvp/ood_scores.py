@@ -22,9 +22,14 @@ def marginal_log_prob(model: RealNVP, x: Tensor) -> Tensor:
     return torch.logsumexp(class_log_likelihoods_batch(model, x).double(), 1) - math.log(model.num_classes)
 
 
-def marginal_bits_per_dim(model: RealNVP, x: Tensor) -> Tensor:
-    """(B,) bits/dim of `marginal_log_prob` (pass dequantized images for the usual figure)."""
-    return bits_per_dim(marginal_log_prob(model, x).double(), x[0].numel(), model.num_levels)
+def marginal_bits_per_dim(model: RealNVP, x: Tensor, log_q: Tensor | None = None) -> Tensor:
+    """(B,) bits/dim of `marginal_log_prob` (pass dequantized images for the usual figure; with a
+    learned dequantizer, also their per-element `log_q` from `model.dequantize_with_log_q`: the
+    bound -log p + log q, as `model.discrete_bits_per_dim`)."""
+    log_p = marginal_log_prob(model, x).double()
+    if log_q is not None:
+        log_p = log_p - log_q.flatten(1).sum(1).double().to(log_p.device)
+    return bits_per_dim(log_p, x[0].numel(), model.num_levels)
 
 
 def auroc(scores_in, scores_out) -> float:

@@ -57,9 +57,9 @@ def ood(model_name, image=None, invert="auto", other="auto", codec="png"):
     value = corrected = upload_codec = None
     if image not in (None, ""):
         x = validation.model_input(model, image, invert)
-        xd = model.dequantize(x, generator=torch.Generator().manual_seed(NOISE_SEED))
         with torch.inference_mode():
-            value = float(ood_scores.marginal_bits_per_dim(model, xd)[0])
+            xd, log_q = model.dequantize_with_log_q(x, generator=torch.Generator().manual_seed(NOISE_SEED))
+            value = float(ood_scores.marginal_bits_per_dim(model, xd, log_q if model.dequantizer is not None else None)[0])
         pixels = quantized_uint8(x, model.num_levels)
         upload_codec = ood_lab.codec_bits_per_dim(pixels, codec)
         corrected = value - upload_codec

@@ -32,3 +32,13 @@ def test_marginal_log_prob(model):
     assert torch.allclose(ood_scores.marginal_log_prob(conditional, x), expected, rtol=1e-12)
     bpd = ood_scores.marginal_bits_per_dim(model, x)
     assert torch.allclose(bpd, model.bits_per_dim(x).double(), rtol=1e-12)
+
+
+def test_with_learned_noise_the_marginal_figure_includes_log_q():
+    model = tiny_model(3, 4, 2, dequantizer_hidden=8)
+    x = torch.randint(0, 256, (3, 3, 4, 4)).double() / 255
+    with torch.no_grad():
+        xd, log_q = model.dequantize_with_log_q(x, generator=torch.Generator().manual_seed(0))
+        figure = model.discrete_bits_per_dim(x, generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(ood_scores.marginal_bits_per_dim(model, xd, log_q), figure.double(), atol=1e-9)
+        assert not torch.allclose(ood_scores.marginal_bits_per_dim(model, xd), figure.double(), atol=1e-3)
