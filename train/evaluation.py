@@ -48,8 +48,7 @@ def per_image_bpd(model: RealNVP, dataset, device: torch.device, batch_size: int
         with full_precision(model):
             for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=workers):
                 # uniform noise drawn in float64, as the bundled models' figures were (q's in the model's dtype)
-                x = x.double() if model.dequantizer is None else x.to(device)
-                out += model.discrete_bits_per_dim(x, y.to(device) if conditional else None,
+                out += model.discrete_bits_per_dim(x.double(), y.to(device) if conditional else None,
                                                    generator).double().cpu().tolist()
     finally:
         model.train(was_training)

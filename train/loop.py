@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from realnvp import NonFiniteError, RealNVP
 from realnvp.precision import fast_dtype
-from realnvp.preprocess import bits_per_dim, dequantize
+from realnvp.preprocess import bits_per_dim
 
 from . import card, distributed, publish, report, schedule
 from .augment import random_shift
@@ -233,11 +233,10 @@ class Trainer:
         x, y = stack_batch(self.train_set, indices)
         x = random_shift(x, config.max_shift, torch.Generator().manual_seed(seed + 2))
         noise = torch.Generator().manual_seed(seed + 1)
-        if self.model.dequantizer is None:
-            x, log_q = dequantize(x, self.info.num_levels, generator=noise).to(self.device), 0.0
-        else:  # learned noise q(u | x): the objective is the bound -log p + log q (Flow++, section 3.1)
-            x, log_q_map = self.model.dequantize_with_log_q(x.to(self.device), generator=noise)
-            log_q = log_q_map.flatten(1).sum(1)
+        # uniform noise (log q = 0) or learned noise q(u | x): the objective is the bound -log p + log q
+        # (Flow++, section 3.1)
+        x, log_q_map = self.model.dequantize_with_log_q(x, generator=noise)
+        x, log_q = x.to(self.device), log_q_map.flatten(1).sum(1).to(self.device)
         if self.device.type == "cuda" and config.channels_last != "off":
             x = x.contiguous(memory_format=torch.channels_last)
         for i, group in enumerate(self.optimizer.param_groups):  # group 1: the dequantizer's

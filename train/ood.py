@@ -115,12 +115,10 @@ def model_bpd(model: RealNVP, images: torch.Tensor, batch_size: int, seed: int =
     device = next(model.parameters()).device
     out: list[float] = []
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].double() / 255
-        if model.dequantizer is None:
-            x, log_q = model.dequantize(x, generator=generator).float().to(device), None
-        else:  # learned noise: the bound with log q, as the evaluation scores it
-            x, log_q = model.dequantize_with_log_q(x.float().to(device), generator=generator)
-        out += ood_scores.marginal_bits_per_dim(model, x, log_q).double().cpu().tolist()
+        # uniform noise drawn in float64 (log q = 0), or learned noise: the bound with log q, as the
+        # evaluation scores it
+        x, log_q = model.dequantize_with_log_q(images[start:start + batch_size].double() / 255, generator=generator)
+        out += ood_scores.marginal_bits_per_dim(model, x.float().to(device), log_q).double().cpu().tolist()
     return out
 
 

@@ -59,7 +59,7 @@ def ood(model_name, image=None, invert="auto", other="auto", codec="png"):
         x = validation.model_input(model, image, invert)
         with torch.inference_mode():
             xd, log_q = model.dequantize_with_log_q(x, generator=torch.Generator().manual_seed(NOISE_SEED))
-            value = float(ood_scores.marginal_bits_per_dim(model, xd, log_q if model.dequantizer is not None else None)[0])
+            value = float(ood_scores.marginal_bits_per_dim(model, xd, log_q)[0])
         pixels = quantized_uint8(x, model.num_levels)
         upload_codec = ood_lab.codec_bits_per_dim(pixels, codec)
         corrected = value - upload_codec
