@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP  # noqa: E402
 from realnvp import classes
 from train.datasets import build_datasets  # noqa: E402
-from train.evaluation import EVAL_NOISE_SEED  # noqa: E402
+from train.evaluation import EVAL_NOISE_SEED, dequantization_note  # noqa: E402
 import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 CARD_START, CARD_END = "<!-- classifier -->", "<!-- /classifier -->"
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         figures = {"accuracy": round(accuracy, 4), "ece": round(ece, 4), "num_images": len(labels),
                    "ece_bins": args.bins, "nll": round(nll, 4), "num_classes": k, "prior": "uniform",
-                   "dequantization": f"uniform noise, torch seed {EVAL_NOISE_SEED}",
+                   "dequantization": dequantization_note(model),
                    "model": str(directory)}
         write_reference(directory, figures)
         bins = reliability(probs, labels, args.bins)

@@ -59,7 +59,7 @@ def noise_seed(reference: dict | None) -> int:
 
 @torch.no_grad()
 def model_bpd(model: RealNVP, dataset, n: int, seed: int, batch_size: int = 200) -> np.ndarray:
-    """Exact bits/dim of the first n images, uniform dequantization from torch seed `seed`
+    """Exact bits/dim of the first n images, the model's dequantization noise from torch seed `seed`
     (as train/export.py scores reference.json; the noise of image i does not depend on n)."""
     model.eval()
     generator = torch.Generator().manual_seed(seed)
@@ -68,8 +68,7 @@ def model_bpd(model: RealNVP, dataset, n: int, seed: int, batch_size: int = 200)
         batch = [dataset[i] for i in range(start, min(n, start + batch_size))]
         x = torch.stack([b[0] for b in batch])
         y = torch.stack([b[1] for b in batch]) if model.num_classes is not None else None
-        x = model.dequantize(x.double(), generator=generator).float()
-        out.append(model.bits_per_dim(x, y).double().numpy())
+        out.append(model.discrete_bits_per_dim(x.double(), y, generator).double().numpy())
     return np.concatenate(out)
 
 

@@ -15,7 +15,10 @@ FAKE_CROP = 8  # the fake photographs' crop size (conftest.fake_photos): shorter
 def load_bench(name: str):
     """The benchmark script bench/NAME.py as a module (bench/ is not a package)."""
     import importlib.util
+    import sys
 
+    if str(ROOT / "bench") not in sys.path:  # its sibling modules (e.g. bench/results.py)
+        sys.path.append(str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

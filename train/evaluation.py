@@ -17,6 +17,14 @@ from realnvp import RealNVP
 EVAL_NOISE_SEED = 1234  # fixed dequantization noise of every evaluation (and of train.export)
 
 
+def dequantization_note(model: RealNVP, seed: int = EVAL_NOISE_SEED) -> str:
+    """How a figure's noise was drawn, for the files that store figures (reference.json, ood.json)."""
+    if model.dequantizer is None:
+        return f"uniform noise, torch seed {seed}"
+    return (f"learned noise q(u | x) (variational dequantization, Flow++ section 3.1), torch seed {seed}; "
+            "bits/dim are the bound -log p(x + u) + log q(u | x) of one draw")
+
+
 def autocast_setting(model: RealNVP) -> torch.dtype | None:
     """The dtype `model.set_autocast` was last given (None: off)."""
     return model.autocast_dtype

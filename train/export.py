@@ -4,7 +4,7 @@ Bundle a trained checkpoint for the app:
 - assets/models/NAME/{config.json, model.safetensors, README.md}: the checkpoint (loaded
   strictly first, so a broken one is refused before anything is overwritten);
 - assets/models/NAME/reference.json: the bits/dim of every image of the data set's test split
-  (uniform dequantization with a fixed noise seed, evaluation mode, true labels for
+  (the model's dequantization noise with a fixed seed, evaluation mode, true labels for
   class-conditional models), which the app's likelihood tab compares an image against;
 - assets/examples/NAME/*.png: a few held-out test images (spread over the classes where the
   data set is labelled), the app's example inputs.
@@ -25,7 +25,7 @@ from PIL import Image
 from realnvp import CheckpointError, RealNVP
 
 from .datasets import DATASET_NAMES, build_datasets
-from .evaluation import EVAL_NOISE_SEED, per_image_bpd
+from .evaluation import EVAL_NOISE_SEED, dequantization_note, per_image_bpd
 from .snapshots import replace_directory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,7 @@ def export(checkpoint: Path, dataset: str, name: str, examples: int = 16, assets
     if not all(math.isfinite(b) for b in bpd):
         raise ValueError("some test images have non-finite bits/dim; the checkpoint is not usable")
     reference = {"dataset": dataset, "split": "test", "num_images": len(bpd), "test_bpd": [round(b, 6) for b in bpd],
-                 "mean_test_bpd": float(np.mean(bpd)), "dequantization": f"uniform noise, torch seed {seed}",
+                 "mean_test_bpd": float(np.mean(bpd)), "dequantization": dequantization_note(model, seed),
                  "num_levels": model.num_levels}
 
     target = assets / "models" / name

@@ -41,7 +41,7 @@ from realnvp import ood_scores
 from realnvp.codecs import CODECS, codec_bits_per_dim
 
 from .datasets import DATASET_NAMES, build_datasets
-from .evaluation import EVAL_NOISE_SEED
+from .evaluation import EVAL_NOISE_SEED, dequantization_note
 
 OOD_FILE = "ood.json"
 RESIZABLE = ("photos", "photos-v1", "celeba", "folder")
@@ -149,7 +149,7 @@ def ood_figures(model: RealNVP, own: str, against: list[str], num_images: int = 
     result = {
         "model_dataset": own, "likelihood": ("log p(x)" if model.num_classes is None else
                                              f"log p(x) = log mean_y p(x | y) over the {model.num_classes} classes"),
-        "dequantization": f"uniform noise, torch seed {EVAL_NOISE_SEED}",
+        "dequantization": dequantization_note(model),
         "score": "higher = more out of distribution: bits/dim, or bits/dim minus the codec's bits/dim "
                  "(Serra et al., 2020)",
         "codecs": {"png": "Pillow PNG, optimize, compress_level 9", "webp": "Pillow WebP, lossless, quality 100, "

@@ -2,13 +2,16 @@
 starts at that model's density, it learns, its figures are the bound with log q, and it resumes exactly."""
 import json
 
+import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from helpers import load_bench
 from realnvp import RealNVP
 from train.config import TrainConfig
 from train.datasets import build_datasets
-from train.evaluation import per_image_bpd
+from train.evaluation import EVAL_NOISE_SEED, per_image_bpd
+from train.export import export
 from train.loop import Trainer, resumed_config
 
 
@@ -52,3 +55,12 @@ def test_a_dequantizer_added_to_a_uniform_model_starts_there_learns_and_resumes_
     values = per_image_bpd(model, test_set, torch.device("cpu"), 400)
     records = [json.loads(line) for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
     assert sum(values) / len(values) == [r for r in records if "test_bpd" in r][-1]["test_bpd"]
+
+    # the bundle says its figures are the bound, and bench/quality.py's check reproduces them
+    reference = export(tmp_path / "straight" / "last", "digits", "toy", examples=2, assets=tmp_path / "assets",
+                       device="cpu")
+    assert "learned noise" in reference["dequantization"] and reference["mean_test_bpd"] == np.mean(values)
+    quality = load_bench("quality")
+    assert quality.noise_seed(reference) == EVAL_NOISE_SEED
+    rechecked = quality.model_bpd(model, test_set, 8, quality.noise_seed(reference))
+    assert np.allclose(rechecked, reference["test_bpd"][:8], atol=1e-5)
