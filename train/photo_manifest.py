@@ -28,6 +28,7 @@ photograph) and ``lomiri-wallpapers`` (one rendered default background).
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,9 @@ SYSTEM_DIRS: dict[str, Path] = {
     VISP: Path("/usr/share/visp-images-data/ViSP-images"),
 }
 OPTIONAL_SOURCES = tuple(SYSTEM_DIRS)  # sources whose absence only shrinks a split
+# a folder with one subfolder per Debian package, made by `python -m train.pack_photos`: read in their
+# place on a machine without the packages (a lent GPU machine, which can install nothing)
+PACKED_SOURCES_ENV = "REALNVP_PHOTO_SOURCES"
 INSTALL_HINTS = {
     MATE: "apt-get install mate-backgrounds",
     LOMIRI: "apt-get install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04",
@@ -249,5 +253,6 @@ def source_dir(source: str) -> Path:
     if source == MATPLOTLIB:
         return _package_dir("matplotlib")
     if source in SYSTEM_DIRS:
-        return SYSTEM_DIRS[source]
+        packed = os.environ.get(PACKED_SOURCES_ENV)
+        return Path(packed) / source if packed else SYSTEM_DIRS[source]
     raise ValueError(f"unknown photo source {source!r}")
