@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP  # noqa: E402
 from realnvp import classes
+from train.card import write_card_section  # noqa: E402
 from train.datasets import build_datasets  # noqa: E402
 from train.evaluation import EVAL_NOISE_SEED, dequantization_note  # noqa: E402
 import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
@@ -103,20 +103,6 @@ def card_section(figures: dict, dataset: str, top: tuple[str, int, float, float]
             f"{remark}Computed with `python bench/classifier.py --model {figures['model']} --write`.\n{CARD_END}\n")
 
 
-def write_card(directory: Path, section: str) -> None:
-    path = directory / "README.md"
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(CARD_START) + ".*?" + re.escape(CARD_END) + "\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        marker = "\nLoad:\n"
-        text = text.replace(marker, "\n" + section + marker, 1) if marker in text else text.rstrip("\n") + "\n\n" + section
-    tmp = path.with_name(".README.md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="assets/models/mnist-cond")
@@ -166,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                    "model": str(directory)}
         write_reference(directory, figures)
         bins = reliability(probs, labels, args.bins)
-        write_card(directory, card_section(figures, dataset, bins[-1] if bins else None, model.conditioning or "networks"))
+        write_card_section(directory, card_section(figures, dataset, bins[-1] if bins else None, model.conditioning or "networks"),
+                           CARD_START, CARD_END)
         print(f"wrote the figures to {directory / 'reference.json'} and {directory / 'README.md'}")
     return 0
 

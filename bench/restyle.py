@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from realnvp import RealNVP  # noqa: E402
 from realnvp import restyle  # noqa: E402
+from train.card import write_card_section  # noqa: E402
 from train.datasets import build_datasets  # noqa: E402
 from train.evaluation import EVAL_NOISE_SEED  # noqa: E402
 
@@ -84,20 +83,6 @@ def card_section(report: restyle.StyleSurvival, dataset: str, model: str, num_cl
             f"Computed with `{command}`.\n{CARD_END}\n")
 
 
-def write_card(directory: Path, section: str) -> None:
-    path = directory / "README.md"
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(CARD_START) + ".*?" + re.escape(CARD_END) + "\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        marker = "\nLoad:\n"
-        text = text.replace(marker, "\n" + section + marker, 1) if marker in text else text.rstrip("\n") + "\n\n" + section
-    tmp = path.with_name(".README.md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="assets/models/mnist-cond")
@@ -136,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{time.monotonic() - started:.0f} s")
     print(table(report))
     if args.write:
-        write_card(directory, card_section(report, dataset, args.model, model.num_classes))
+        write_card_section(directory, card_section(report, dataset, args.model, model.num_classes),
+                           CARD_START, CARD_END)
         print(f"wrote the table to {directory / 'README.md'}")
     return 0
 

@@ -1,6 +1,10 @@
 """The model card's description of a run: its data split and its optimization recipe."""
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 from .config import TrainConfig
 
 SPLIT_DESCRIPTIONS = {  # for the model cards; other data sets get their split sizes
@@ -58,3 +62,20 @@ def recipe(c: TrainConfig, averaged: bool) -> str:
     if c.max_shift:
         parts.append(f"training images shifted by up to {c.max_shift} pixel{'s' if c.max_shift > 1 else ''}")
     return "; ".join(parts)
+
+
+def write_card_section(directory: Path, section: str, start: str, end: str) -> None:
+    """Put `section` (which begins with the marker `start` and ends with `end`) into the model card
+    directory/README.md: in place of the card's section between those markers, else before its
+    "Load:" paragraph, else at the end. The card is replaced in one rename."""
+    path = Path(directory) / "README.md"
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end) + "\n?", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        marker = "\nLoad:\n"
+        text = text.replace(marker, "\n" + section + marker, 1) if marker in text else text.rstrip("\n") + "\n\n" + section
+    tmp = path.with_name(".README.md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

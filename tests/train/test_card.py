@@ -1,5 +1,5 @@
 """train.card: the model card's split and recipe text."""
-from train.card import SPLIT_DESCRIPTIONS, recipe, split_description
+from train.card import SPLIT_DESCRIPTIONS, recipe, split_description, write_card_section
 from train.config import TrainConfig
 
 
@@ -29,3 +29,15 @@ def test_recipe_of_a_class_conditional_run_says_where_the_label_enters_and_the_h
     networks = recipe(TrainConfig(dataset="mnist5k", out="x", num_classes=10, class_loss_weight=5,
                                   class_loss_images=8), averaged=True)
     assert "8 images of each batch" in networks
+
+
+def test_a_card_section_is_replaced_in_place_else_put_before_the_usage(tmp_path):
+    card = tmp_path / "README.md"
+    card.write_text("# Model\n\nFigures.\n\nLoad:\n```python\n...\n```\n", encoding="utf-8")
+    write_card_section(tmp_path, "<!-- a -->\nfirst\n<!-- /a -->\n", "<!-- a -->", "<!-- /a -->")
+    assert card.read_text() == "# Model\n\nFigures.\n\n<!-- a -->\nfirst\n<!-- /a -->\n\nLoad:\n```python\n...\n```\n"
+    write_card_section(tmp_path, "<!-- a -->\nsecond\n<!-- /a -->\n", "<!-- a -->", "<!-- /a -->")
+    assert card.read_text().count("<!-- a -->") == 1 and "second" in card.read_text() and "first" not in card.read_text()
+    card.write_text("# Model\n", encoding="utf-8")  # no usage paragraph: at the end
+    write_card_section(tmp_path, "<!-- b -->\nx\n<!-- /b -->\n", "<!-- b -->", "<!-- /b -->")
+    assert card.read_text() == "# Model\n\n<!-- b -->\nx\n<!-- /b -->\n" and not list(tmp_path.glob(".README*"))
