@@ -37,7 +37,8 @@ NOISE_SEED = EVAL_NOISE_SEED  # the training loop's evaluation noise, so mean_te
 # them out (they would describe the old weights) and says how to make them again
 REGENERATE = {
     "ood.json": "python -m train.ood --model {model}",
-    "vs_codecs.json": "python bench/photo_protocol.py --model {model} --write",
+    "vs_codecs.json": ("python bench/photo_protocol.py --model {model} --split test --write-model-figures, "
+                       "then the same with --split val"),
     "class_means.safetensors": "python -m train.class_means --model {model}",
 }
 
