@@ -34,6 +34,7 @@ from realnvp import RealNVP  # noqa: E402
 from realnvp.codecs import codec_bits_per_dim  # noqa: E402
 from train.baselines import dataset_images, histogram_baseline_bpd, mosaic_bits_per_dim  # noqa: E402
 from train.datasets import DATASET_NAMES, build_datasets  # noqa: E402
+from train.evaluation import per_image_bpd  # noqa: E402
 import results  # noqa: E402  (bench/results.py: --record writes RESULTS.md)
 
 RESIZABLE = ("photos", "photos-v1", "celeba", "folder")  # data sets whose image size is a choice
@@ -57,19 +58,11 @@ def noise_seed(reference: dict | None) -> int:
     return int(match.group(1)) if match else 1234
 
 
-@torch.no_grad()
 def model_bpd(model: RealNVP, dataset, n: int, seed: int, batch_size: int = 200) -> np.ndarray:
     """Exact bits/dim of the first n images, the model's dequantization noise from torch seed `seed`
-    (as train/export.py scores reference.json; the noise of image i does not depend on n)."""
-    model.eval()
-    generator = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, n, batch_size):
-        batch = [dataset[i] for i in range(start, min(n, start + batch_size))]
-        x = torch.stack([b[0] for b in batch])
-        y = torch.stack([b[1] for b in batch]) if model.num_classes is not None else None
-        out.append(model.discrete_bits_per_dim(x.double(), y, generator).double().numpy())
-    return np.concatenate(out)
+    (train.evaluation's, which train/export.py scores reference.json with; the noise of image i does
+    not depend on n)."""
+    return np.asarray(per_image_bpd(model, Subset(dataset, range(n)), torch.device("cpu"), batch_size, seed))
 
 
 def test_split(dataset: str, image_size: int | None, root: str):

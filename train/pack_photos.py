@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,10 +33,10 @@ def pack(out: Path, splits: tuple[str, ...] = SPLITS) -> tuple[list[photo_manife
         if not source.is_file():
             missing.append(photo)
             continue
-        _read_photo_file(source, photo.sha256, photo.name)  # the split is defined for the recorded bytes only
+        data = _read_photo_file(source, photo.sha256, photo.name)  # the split is defined for these bytes only
         target = out / photo.source / photo.file
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        target.write_bytes(data)  # the bytes checked, read once
         copied.append(photo)
     return copied, missing
 
