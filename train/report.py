@@ -48,7 +48,8 @@ def curve_limits(train: list[float], evaluations: list[float]) -> tuple[float, f
     return low - 0.05, max([high] + evaluations) + 0.02
 
 
-def plot_curves(metrics: list[dict], path: Path, baseline_bpd: float | None = None) -> None:
+def curves_figure(metrics: list[dict], baseline_bpd: float | None = None) -> plt.Figure:
+    """The training curves. The legend sits below the axes, where it cannot hide a curve."""
     train = [(m["step"], m["train_bpd"]) for m in metrics if m.get("train_bpd") is not None]
     val = [(m["step"], m["val_bpd"]) for m in metrics if m.get("val_bpd") is not None]
     test = [(m["step"], m["test_bpd"]) for m in metrics if m.get("test_bpd") is not None]
@@ -56,15 +57,24 @@ def plot_curves(metrics: list[dict], path: Path, baseline_bpd: float | None = No
     for points, label, style in [(train, "train (running mean)", "-"), (val, "validation", "o-"), (test, "test", "s-")]:
         if points:
             ax.plot(*zip(*points), style, label=label, markersize=3)
-    if baseline_bpd is not None and math.isfinite(baseline_bpd):
-        ax.axhline(baseline_bpd, color="grey", linestyle="--", label=f"per-pixel histogram ({baseline_bpd:.2f})")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("bits/dim")
     if train or val or test:
         ax.set_ylim(*curve_limits([v for _, v in train], [v for _, v in val + test]))
+    if baseline_bpd is not None and math.isfinite(baseline_bpd):
+        low, high = ax.get_ylim()
+        where = "" if low <= baseline_bpd <= high else ", above the axis" if baseline_bpd > high else ", below the axis"
+        ax.axhline(baseline_bpd, color="grey", linestyle="--", label=f"per-pixel histogram ({baseline_bpd:.2f}{where})")
+        ax.set_ylim(low, high)  # the line never stretches the axis
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize="small")
     fig.tight_layout()
+    return fig
+
+
+def plot_curves(metrics: list[dict], path: Path, baseline_bpd: float | None = None) -> None:
+    fig = curves_figure(metrics, baseline_bpd)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)

@@ -22,6 +22,8 @@ CSS = """
 #model-description p { margin: 0.2em 0; }
 #complete-brush canvas { image-rendering: pixelated; }
 .model-suggestion { border: 1px solid #f0b429 !important; padding: 2px 8px 6px; }
+.pixelated .caption-label { white-space: normal !important; max-width: calc(100% - 8px) !important;
+                            text-overflow: clip !important; line-height: 1.25; }
 """
 TITLE = "Real NVP explorer"
 INTRODUCTION = (

@@ -1,13 +1,14 @@
 """train.report: what a run leaves for people (sample grids, metrics, curves, the model card)."""
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from train.report import (SAMPLE_TEMPERATURES, append_metrics, curve_limits, model_card, plot_curves, read_metrics,
-                          save_sample_grid)
+from train.report import (SAMPLE_TEMPERATURES, append_metrics, curve_limits, curves_figure, model_card, plot_curves,
+                          read_metrics, save_sample_grid)
 
 from helpers import tiny_model
 
@@ -78,6 +79,25 @@ def test_the_curves_are_drawn_with_or_without_figures(tmp_path):
             assert image.format == "PNG" and image.size == (600, 400)
     with Image.open(tmp_path / "plots" / "curves.png") as drawn, Image.open(tmp_path / "empty.png") as empty:
         assert np.asarray(drawn).std() > np.asarray(empty).std()
+
+
+def test_the_legend_never_covers_a_curve_and_names_an_off_scale_baseline():
+    # a test curve near the top-left corner, where a legend inside the axes used to sit
+    metrics = [{"step": s, "train_bpd": 3.0 + 0.05 * (s % 3)} for s in range(0, 1200, 25)]
+    metrics += [{"step": s, "val_bpd": 3.5 - s / 1e4, "test_bpd": 3.95 - s / 4e4} for s in range(100, 1300, 100)]
+    figure = curves_figure(metrics, baseline_bpd=7.98)
+    try:
+        figure.canvas.draw()
+        axes, = figure.axes
+        legend = axes.get_legend()
+        renderer = figure.canvas.get_renderer()
+        assert not legend.get_window_extent(renderer).overlaps(axes.get_window_extent(renderer))
+        assert figure.bbox.contains(*legend.get_window_extent(renderer).p0)  # and it is not cut off
+        labels = [text.get_text() for text in legend.get_texts()]
+        assert "per-pixel histogram (7.98, above the axis)" in labels
+        assert axes.get_ylim()[1] < 7.98  # the baseline does not stretch the axis
+    finally:
+        plt.close(figure)
 
 
 def test_the_model_card_states_the_figures_and_the_commands():
