@@ -18,6 +18,11 @@ NOISE_SEED = 0  # dequantization noise of the likelihood tab (fixed: the same im
 log = logging.getLogger("realnvp.app")
 
 
+def noise_name(model) -> str:
+    """What the model dequantizes with, in words for a note."""
+    return "uniform noise" if model.dequantizer is None else "the model's learned noise q(u | image)"
+
+
 def get_model(name: str | None) -> LoadedModel:
     """The loaded model for `name` (the bundled default if it cannot be loaded, with a warning toast)."""
     loaded = app_registry().load(name or None)

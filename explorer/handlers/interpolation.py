@@ -15,7 +15,7 @@ from ..images import grid_image, to_uint8_image
 from ..registry import LoadedModel
 from ..runtime import compute
 from ..validation import MAX_GRID, MAX_STEPS, number, user_errors
-from .common import NOISE_SEED, get_model, picked_example, picture
+from .common import NOISE_SEED, get_model, noise_name, picked_example, picture
 
 WALKS = ("circle", "pair")
 
@@ -104,6 +104,6 @@ def animate(model_name, corner1, corner2, corner3, corner4, class_choice="auto",
             f"{duration} ms a frame), {w * factor}×{h * factor} px, {fmt.upper()}, "
             f"{os.path.getsize(path) / 1024:.0f} kB: {what}. The latent's norm stays between "
             f"{norms.min():.1f} and {norms.max():.1f} (the prior's typical radius √D = {dims.sqrt():.1f}): the "
-            f"images are dequantized (uniform noise, fixed seed) before encoding, as in training, which puts "
+            f"images are dequantized ({noise_name(model)}, fixed seed) before encoding, as in training, which puts "
             f"their latents on that shell.")
     return path, path, note + (f" Decoded as {text}." if text else "")

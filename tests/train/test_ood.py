@@ -5,6 +5,7 @@ figure is computed here independently."""
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from helpers import tiny_model
 from realnvp import RealNVP
 from train import ood
 from realnvp.codecs import codec_bits_per_dim
-from train.evaluation import EVAL_NOISE_SEED, per_image_bpd
+from train.evaluation import EVAL_NOISE_SEED, dequantization_note, per_image_bpd
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = sorted(path.parent for path in (ROOT / "assets" / "models").glob("*/ood.json"))
@@ -36,6 +37,16 @@ def entry_scores(entry, codec):
 
 def test_the_bundled_models_have_ood_figures():
     assert {path.name for path in BUNDLED} >= {"mnist", "mnist-cond", "photos"}
+
+
+@pytest.mark.parametrize("directory", BUNDLED, ids=lambda path: path.name)
+def test_bundled_figures_name_the_noise_their_model_dequantizes_with(directory):
+    """A model with learned noise stores bounds (-log p + log q): its files must say so, and a
+    uniform-noise model's must not (a file left from another model fails)."""
+    config = json.loads((directory / "config.json").read_text())
+    learned = SimpleNamespace(dequantizer=object() if config.get("dequantizer_hidden") else None)
+    for name in ("ood.json", "reference.json"):
+        assert json.loads((directory / name).read_text())["dequantization"] == dequantization_note(learned), name
 
 
 @pytest.mark.parametrize("directory", BUNDLED, ids=lambda path: path.name)
