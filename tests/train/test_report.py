@@ -68,7 +68,6 @@ def test_curve_limits_hold_every_value_of_a_smooth_curve():
     assert low == pytest.approx(2.75) and high >= 3.0
 
 
-@pytest.mark.filterwarnings("ignore:No artists with labels found:UserWarning")  # the empty figure's legend
 def test_the_curves_are_drawn_with_or_without_figures(tmp_path):
     metrics = [{"step": s, "train_bpd": 4.0 - 0.01 * s} for s in range(0, 100, 10)]
     metrics += [{"step": 50, "val_bpd": 3.7}, {"step": 90, "val_bpd": 3.5, "test_bpd": 3.55}]

@@ -11,5 +11,5 @@ from tiny_registry import example
                                                     ("rgb", 3, "the model's learned noise q(u | image)")])
 def test_the_walk_note_names_the_models_dequantization_noise(use_tiny_registry, tmp_path, name, channels, noise):
     a, b = (str(example(tmp_path / f"{i}.png", i, channels=channels)) for i in (1, 2))
-    path, _, note = animate(name, a, b, None, None, walk="pair", frames=animations.MIN_FRAMES, fps=12, fmt="gif")
+    *_, note = animate(name, a, b, None, None, walk="pair", frames=animations.MIN_FRAMES, fps=12, fmt="gif")
     assert f"images are dequantized ({noise}, fixed seed)" in note
