@@ -22,8 +22,12 @@ CSS = """
 #model-description p { margin: 0.2em 0; }
 #complete-brush canvas { image-rendering: pixelated; }
 .model-suggestion { border: 1px solid #f0b429 !important; padding: 2px 8px 6px; }
-.pixelated .caption-label { white-space: normal !important; max-width: calc(100% - 8px) !important;
-                            text-overflow: clip !important; line-height: 1.25; }
+/* output galleries: the caption sits under its picture, whole (wrapped), never over it */
+.pixelated .thumbnail-item { display: flex; flex-direction: column; }
+.pixelated .thumbnail-item > img { flex: 1 1 0; min-height: 0; }
+.pixelated .caption-label { position: static !important; max-width: none !important; white-space: normal !important;
+                            text-overflow: clip !important; line-height: 1.25; border: none !important;
+                            border-radius: 0 !important; flex: none; }
 """
 TITLE = "Real NVP explorer"
 INTRODUCTION = (

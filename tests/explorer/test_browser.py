@@ -83,6 +83,20 @@ def upload(page, selector: str, path: Path) -> None:
     assert path.name.split(".")[0] in image_src(page, selector)
 
 
+def assert_captions_under_pictures(page, gallery: str) -> None:
+    """Each output caption sits under its picture, not over it, and shows whole (wrapped, not cut
+    with an ellipsis): Gradio's default overlays a one-line caption on the picture's bottom."""
+    boxes = page.evaluate("""gallery => [...document.querySelectorAll(gallery + ' .thumbnail-item')].map(t => {
+        const img = t.querySelector('img').getBoundingClientRect(), cap = t.querySelector('.caption-label');
+        return {text: cap.innerText, img_bottom: img.bottom, cap_top: cap.getBoundingClientRect().top,
+                cut: cap.scrollWidth > cap.clientWidth + 1};
+    })""", gallery)
+    assert boxes, f"no captioned pictures in {gallery}"
+    for box in boxes:
+        assert box["cap_top"] >= box["img_bottom"] - 1, box
+        assert not box["cut"], box
+
+
 # ----------------------------------------------------------------------------- tabs
 def test_sample_tab(page):
     first = image_src(page, "#sample-output")  # the page opens with a grid (first visit)
@@ -136,6 +150,7 @@ def test_per_scale_tab(page, photo):
         assert_content(fetch(page, img.get_attribute("src")), 200)
     page.wait_for_selector("#per-scale-note :text('Round trip')")
     assert re.search(r"= \d\.\d\de-0[5-9]", page.locator("#per-scale-note").inner_text())
+    assert_captions_under_pictures(page, "#per-scale-output")
     shot(page, "03-per-scale")
 
 
@@ -398,6 +413,7 @@ def test_layers_tab(page):
     assert_content(fetch(page, wait_for_new_image(page, "#layers-curve")), 250)
     page.wait_for_selector("#layers-note :text('model.log_prob')")
     assert "checkerboard coupling" in page.locator("#layers-table").inner_text()
+    assert_captions_under_pictures(page, "#layers-output")  # three-line captions among them
     shot(page, "16-layers-encode")
     page.locator("#layers-direction").get_by_text("decode a sample").click()
     page.locator("#layers-button").click()
