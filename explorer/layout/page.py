@@ -23,8 +23,10 @@ CSS = """
 #complete-brush canvas { image-rendering: pixelated; }
 .model-suggestion { border: 1px solid #f0b429 !important; padding: 2px 8px 6px; }
 /* output galleries: the caption sits under its picture, whole (wrapped), never over it */
-.pixelated .thumbnail-item { display: flex; flex-direction: column; }
-.pixelated .thumbnail-item > img { flex: 1 1 0; min-height: 0; }
+.pixelated .thumbnail-item { display: flex; flex-direction: column; aspect-ratio: auto !important;
+                             height: auto !important; }
+.pixelated .thumbnail-item > img { width: 100%; height: auto !important; flex: none; }
+.pixelated:not(.examples) .grid-wrap { padding-top: var(--size-10) !important; }  /* below the gallery's label */
 .pixelated .caption-label { position: static !important; max-width: none !important; white-space: normal !important;
                             text-overflow: clip !important; line-height: 1.25; border: none !important;
                             border-radius: 0 !important; flex: none; }

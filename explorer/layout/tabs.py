@@ -120,7 +120,7 @@ def per_scale_tab(bound: ModelBound) -> None:
                 button = gr.Button("Reconstruct", variant="primary", elem_id="per-scale-button")
             with gr.Column(scale=3):
                 reconstructions = gr.Gallery(label="Keeping the latents of the k coarsest scales", columns=5,
-                                             height=230, allow_preview=True, object_fit="contain", format="png",
+                                             height=270, allow_preview=True, object_fit="contain", format="png",
                                              elem_id="per-scale-output", elem_classes="pixelated")
                 note = gr.Markdown(label="note", elem_id="per-scale-note")
         images_checked(button.click, [(image, "image")], "per_scale").success(
@@ -147,7 +147,7 @@ def mix_scales_tab(bound: ModelBound) -> None:
                 button = gr.Button("Mix", variant="primary", elem_id="mix-button")
             with gr.Column(scale=3):
                 mixed = gr.Gallery(label="Latents of the k coarsest scales from A, the finer ones from B",
-                                   columns=5, height=260, allow_preview=True, object_fit="contain", format="png",
+                                   columns=5, height=300, allow_preview=True, object_fit="contain", format="png",
                                    elem_id="mix-output", elem_classes="pixelated")
                 note = gr.Markdown(label="note", elem_id="mix-note")
         images_checked(button.click, [(image_a, "Image A"), (image_b, "Image B")], "mix_scales").success(
@@ -239,7 +239,7 @@ def complete_tab(bound: ModelBound, demo: gr.Blocks) -> None:
                     completed = output_image("Completed", "complete-output", 300)
                 curve = output_image("bits/dim while filling in", "complete-curve", 320)
                 note = gr.Markdown(label="note", elem_id="complete-note")
-                samples = gr.Gallery(label="Completions, each with its bits/dim", columns=5, height=230,
+                samples = gr.Gallery(label="Completions, each with its bits/dim", columns=5, height=300,
                                      allow_preview=True, object_fit="contain", format="png",
                                      elem_id="completions-output", elem_classes="pixelated")
                 samples_note = gr.Markdown(label="note", elem_id="completions-note")

@@ -85,16 +85,22 @@ def upload(page, selector: str, path: Path) -> None:
 
 def assert_captions_under_pictures(page, gallery: str) -> None:
     """Each output caption sits under its picture, not over it, and shows whole (wrapped, not cut
-    with an ellipsis): Gradio's default overlays a one-line caption on the picture's bottom."""
+    with an ellipsis), and the picture keeps its full width and proportions: Gradio's default
+    overlays a one-line caption on the picture's bottom. Only pictures already loaded are measured
+    (those scrolled out of a gallery's view load lazily)."""
+    page.wait_for_function("""gallery => [...document.querySelectorAll(gallery + ' .thumbnail-item img')]
+        .filter(img => img.complete && img.naturalWidth > 0).length >= 3""", arg=gallery)
     boxes = page.evaluate("""gallery => [...document.querySelectorAll(gallery + ' .thumbnail-item')].map(t => {
-        const img = t.querySelector('img').getBoundingClientRect(), cap = t.querySelector('.caption-label');
-        return {text: cap.innerText, img_bottom: img.bottom, cap_top: cap.getBoundingClientRect().top,
-                cut: cap.scrollWidth > cap.clientWidth + 1};
-    })""", gallery)
-    assert boxes, f"no captioned pictures in {gallery}"
+        const img = t.querySelector('img'), box = img.getBoundingClientRect(), cap = t.querySelector('.caption-label');
+        return {text: cap.innerText, loaded: img.complete && img.naturalWidth > 0, item_width: t.clientWidth,
+                img_width: box.width, img_height: box.height, proportional_height: box.width * img.naturalHeight / img.naturalWidth,
+                img_bottom: box.bottom, cap_top: cap.getBoundingClientRect().top, cut: cap.scrollWidth > cap.clientWidth + 1};
+    }).filter(box => box.loaded)""", gallery)
     for box in boxes:
         assert box["cap_top"] >= box["img_bottom"] - 1, box
         assert not box["cut"], box
+        assert box["img_width"] >= box["item_width"] - 2, box  # the picture is not squeezed by its caption
+        assert abs(box["img_height"] - box["proportional_height"]) <= 2, box
 
 
 # ----------------------------------------------------------------------------- tabs
