@@ -17,7 +17,6 @@ a test (it needs the Debian packages of the photo manifest); costs `--draws` pas
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -28,20 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from photo_protocol import SHORT_SIDES, photo_crops  # noqa: E402
+from photo_protocol import SHORT_SIDES, photo_crops, split_photos  # noqa: E402
 from realnvp import RealNVP  # noqa: E402
-from train.datasets import available_photos, missing_photos_note  # noqa: E402
+from realnvp.preprocess import importance_weighted_bits  # noqa: E402
 
 
 def sampled_crops(split: str, per_photo: int, sides=SHORT_SIDES, seed: int = 0) -> torch.Tensor:
     """`per_photo` random protocol crops of each photograph of `split` at each shorter side (uint8)."""
-    present, missing = available_photos()
-    missing_here = [m for m in missing if m.split == split]
-    if missing_here:
-        print(missing_photos_note(missing_here), file=sys.stderr)
     g = torch.Generator().manual_seed(seed)
     chosen = []
-    for photo in present[split]:
+    for photo in split_photos(split):
         for crops in photo_crops(photo, tuple(sides)).values():
             chosen.append(crops[torch.randperm(len(crops), generator=g)[:per_photo]])
     return torch.cat(chosen)
@@ -60,22 +55,19 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     model = RealNVP.from_pretrained(args.model).eval()
     x = sampled_crops(args.split, args.per_photo, args.sides).double() / 255
-    nats_per_bit = x[0].numel() * math.log(2)
     print(f"{args.model}: {len(x)} crops of the {args.split} split, {args.draws} draws of its "
           f"{'learned q' if model.dequantizer is not None else 'uniform noise'}")
-    start, log_w = time.perf_counter(), []
+    start = time.perf_counter()
     with torch.no_grad():
-        for k in range(args.draws):
-            bpd = model.discrete_bits_per_dim(x, generator=torch.Generator().manual_seed(1000 + k))
-            log_w.append(-bpd.double() * nats_per_bit)
-    log_w = torch.stack(log_w)
-    single = (-log_w.mean(0) / nats_per_bit).mean().item()
+        draws_bpd = torch.stack([model.discrete_bits_per_dim(x, generator=torch.Generator().manual_seed(1000 + k))
+                                 for k in range(args.draws)]).double()
+    single = draws_bpd.mean().item()
     print(f"\n| draws K | importance-weighted bits/dim | below the single-draw bound ({single:.4f}) |")
     print("|---|---|---|")
     for k in sorted({1, *(4 ** i for i in range(1, 8) if 4 ** i < args.draws), args.draws}):
-        estimate = (-(torch.logsumexp(log_w[:k], 0) - math.log(k)) / nats_per_bit).mean().item()
+        estimate = importance_weighted_bits(draws_bpd[:k], x[0].numel()).mean().item()
         print(f"| {k} | {estimate:.4f} | {single - estimate:.4f} |")
-    spread = (log_w.std(0) / nats_per_bit).mean().item() if args.draws > 1 else float("nan")
+    spread = draws_bpd.std(0).mean().item() if args.draws > 1 else float("nan")
     print(f"\none crop's single-draw figure varies between draws by {spread:.4f} bits/dim (standard deviation); "
           f"{time.perf_counter() - start:.0f} s")
 

@@ -70,6 +70,15 @@ def photo_crops(photo: photo_manifest.Photo, sides=SHORT_SIDES) -> dict[int, tor
     return {side: grid_crops(scaled) for side, scaled in zip(sides, scaled_to_short_sides(image, sides))}
 
 
+def split_photos(split: str) -> list[photo_manifest.Photo]:
+    """The manifest photographs of `split` present here; says on stderr which are missing and why."""
+    present, missing = available_photos()
+    missing_here = [m for m in missing if m.split == split]
+    if missing_here:
+        print(missing_photos_note(missing_here), file=sys.stderr)
+    return present[split]
+
+
 class CodecCache:
     """Codec figures depend on the crops only: computed once per photograph and reused for
     every checkpoint scored."""
@@ -192,11 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         p.error(f"--write-model-figures records the protocol's sides {SHORT_SIDES}: leave --sides out")
     if args.select and args.split != "val":
         p.error("--select chooses checkpoints on the validation split only: add --split val")
-    present, missing = available_photos()
-    missing_here = [m for m in missing if m.split == args.split]
-    if missing_here:
-        print(missing_photos_note(missing_here), file=sys.stderr)
-    photos = present[args.split]
+    photos = split_photos(args.split)
     crops_of = {photo.name: photo_crops(photo, tuple(args.sides)) for photo in photos}
     codecs = CodecCache()
     print(f"## photos protocol, {args.split} split: {len(photos)} photographs, every 32x32 crop at shorter sides "

@@ -23,7 +23,7 @@ from .dequantization import VariationalDequantizer
 from .flow import Composite, NonFiniteError, Scale, check_finite, in_image_layout, locating_non_finite
 from .nets import ResNet
 from .precision import sampling_precision
-from .preprocess import LogitTransform, bits_per_dim, dequantize, quantize
+from .preprocess import LogitTransform, bits_per_dim, dequantize, importance_weighted_bits, quantize
 from .reshape import join_scales, split_scales
 
 LOG_2PI = math.log(2 * math.pi)
@@ -321,9 +321,8 @@ class RealNVP(
         -log P(k) as `draws` grows: it tells how loose the reported bound is."""
         if not isinstance(draws, int) or isinstance(draws, bool) or draws < 1:
             raise ValueError(f"draws must be an integer >= 1, got {draws!r}")
-        nats_per_bit = self.num_dims(x) * math.log(2.0)
-        log_w = torch.stack([-self.discrete_bits_per_dim(x, y, generator) * nats_per_bit for _ in range(draws)])
-        return -(torch.logsumexp(log_w, 0) - math.log(draws)) / nats_per_bit
+        draws_bpd = torch.stack([self.discrete_bits_per_dim(x, y, generator) for _ in range(draws)])
+        return importance_weighted_bits(draws_bpd, self.num_dims(x))
 
     # ----------------------------------------------------------------- sampling
     def sample_latents(self, n: int, temperature: float | Sequence[float] = 1.0,

@@ -68,3 +68,11 @@ def dequantize(x: Tensor, num_levels: int = 256, noise: bool = True, generator: 
 def bits_per_dim(log_prob: Tensor, num_dims: int, num_levels: int = 256) -> Tensor:
     """bits/dim of the discretized data from a continuous log-density on [0,1]^D in nats."""
     return (-log_prob + num_dims * math.log(num_levels)) / (num_dims * math.log(2.0))
+
+
+def importance_weighted_bits(draws_bpd: Tensor, num_dims: int) -> Tensor:
+    """(B,) from (K, B) single-draw figures bits/dim of K draws of the dequantization noise: -log2 of
+    the mean weight w = 2^(-D bpd) = p(x + u) / q(u | k), per dimension (Burda et al. 2016)."""
+    nats_per_bit = num_dims * math.log(2.0)
+    log_w = -draws_bpd * nats_per_bit
+    return -(torch.logsumexp(log_w, 0) - math.log(len(draws_bpd))) / nats_per_bit
